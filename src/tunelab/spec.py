@@ -1,0 +1,315 @@
+"""The experiment spec: the one internal model every front-end translates into.
+
+The native keys follow Auptimizer's ``experiment.json``. :func:`parse_spec` checks a
+plain dict and reports every problem at once, one line each, naming the field, the bad
+value and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tunelab.exceptions import SpecError
+from tunelab.space import Choice, Constant, Float, Int, Ordinal, Param, Space
+
+_STRICT = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class JobFailure(BaseModel):
+    """What to do when a job fails (Auptimizer's ``job_failure``)."""
+
+    model_config = _STRICT
+    job_retries: int = Field(0, ge=0)
+    ignore_fail: bool = False
+
+
+class ResourceArgs(BaseModel):
+    """Per-resource options (Auptimizer's ``resource_args``)."""
+
+    model_config = _STRICT
+    save_model: bool = False
+    multi_res_labels: list[str] = Field(default_factory=list)
+    track_intermediate_results: bool = False
+    gpus: list[int] = Field(default_factory=list, description="GPU ids handed out to jobs; ids may repeat")
+    gpus_per_job: int = Field(1, ge=1)
+    early_stop: dict[str, Any] | None = None
+
+
+class RuntimeArgs(BaseModel):
+    """Process options (Auptimizer's ``runtime_args``)."""
+
+    model_config = _STRICT
+    env: dict[str, str] = Field(default_factory=dict)
+    grace_period: float = Field(5.0, ge=0, description="seconds between SIGTERM and SIGKILL")
+
+
+def parse_duration(value: Any) -> float | None:
+    """Seconds from a number or a string like ``"90s"``, ``"30m"``, ``"1h"``, ``"2d"``."""
+    if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):
+        return None if value is None else float(value)
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([smhd]?)\s*", str(value))
+    if not match:
+        raise ValueError(f"expected seconds or a duration like '30m' or '1h', got {value!r}")
+    factor = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    return float(match.group(1)) * factor
+
+
+class ExperimentSpec(BaseModel):
+    """One experiment: what to run, over which space, how to search and where."""
+
+    model_config = _STRICT
+    name: str = Field(min_length=1)
+    script: str | None = None
+    command: list[str] | None = None
+    proposer: str = "random"
+    proposer_args: dict[str, Any] = Field(default_factory=dict)
+    n_samples: int | None = Field(None, ge=1)
+    random_seed: int | None = None
+    parameter_config: list[dict[str, Any]]
+    target: Literal["min", "max"] = "min"
+    n_parallel: int = Field(1, ge=1)
+    resource: Literal["cpu", "gpu", "passive"] = "cpu"
+    workingdir: str = "."
+    job_failure: JobFailure = Field(default_factory=JobFailure)
+    resource_args: ResourceArgs = Field(default_factory=ResourceArgs)
+    runtime_args: RuntimeArgs = Field(default_factory=RuntimeArgs)
+    job_timeout: float | None = Field(None, gt=0)
+    max_duration: float | None = Field(None, gt=0)
+    initial_configs: list[dict[str, Any]] = Field(default_factory=list)
+
+    @field_validator("job_timeout", "max_duration", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float | None:
+        return parse_duration(value)
+
+    @field_validator("command")
+    @classmethod
+    def _command(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError("must be a non-empty argv list like [\"python\", \"train.py\", \"{config}\"]")
+        return value
+
+    @model_validator(mode="after")
+    def _what_to_run(self) -> ExperimentSpec:
+        if self.script and self.command:
+            raise ValueError("give either `script` or `command`, not both")
+        return self
+
+    @property
+    def space(self) -> Space:
+        """The search space built from ``parameter_config``."""
+        return build_space(self.parameter_config)
+
+    def grid_counts(self) -> dict[str, int]:
+        """Grid points per parameter from Auptimizer's ``n`` / ``interval`` keys."""
+        counts: dict[str, int] = {}
+        for entry in self.parameter_config:
+            if "n" in entry:
+                counts[entry["name"]] = int(entry["n"])
+            elif "interval" in entry:
+                low, high = entry["range"]
+                counts[entry["name"]] = int(math.floor((high - low) / entry["interval"] + 1e-9)) + 1
+        return counts
+
+
+_TYPE_ALIASES = {"float": "float", "real": "float", "double": "float", "int": "int", "integer": "int",
+                 "choice": "choice", "categorical": "choice", "cat": "choice", "bool": "choice",
+                 "ordinal": "ordinal", "constant": "constant", "const": "constant"}
+_ENTRY_KEYS = {"name", "type", "range", "log", "step", "q", "n", "interval", "when", "value", "default"}
+
+
+def _entry_problem(entry: dict[str, Any], where: str) -> tuple[Param | None, list[str]]:
+    problems: list[str] = []
+    if not isinstance(entry, dict):
+        return None, [f"{where}: expected an object like {{\"name\": \"lr\", \"type\": \"float\", "
+                      f"\"range\": [0.001, 0.1]}}, got {entry!r}"]
+    for key in entry:
+        if key not in _ENTRY_KEYS:
+            close = difflib.get_close_matches(key, sorted(_ENTRY_KEYS), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"valid keys: {', '.join(sorted(_ENTRY_KEYS))}"
+            problems.append(f"{where}.{key}: unknown key; {hint}")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name:
+        problems.append(f"{where}.name: expected a non-empty string, got {name!r}")
+    raw_type = entry.get("type", "float")
+    kind = _TYPE_ALIASES.get(str(raw_type).lower()) if isinstance(raw_type, str) else None
+    if kind is None:
+        problems.append(f"{where}.type: unknown type {raw_type!r}; use one of float, int, choice, ordinal, constant")
+    if problems:
+        return None, problems
+    try:
+        return _build_param(entry, kind, name), []
+    except _FieldError as exc:
+        return None, [f"{where}.{exc.field}: {exc}"]
+    except ValueError as exc:
+        return None, [f"{where}: {exc}"]
+
+
+class _FieldError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _build_param(entry: dict[str, Any], kind: str, name: str) -> Param:
+    when = entry.get("when")
+    if when is not None and not isinstance(when, dict):
+        raise _FieldError("when", f"expected {{\"parent\": value or [values]}}, got {when!r}")
+    if str(entry.get("type", "")).lower() == "bool":
+        return Choice(name, [True, False], when=when)
+    if kind == "constant":
+        if "value" in entry:
+            return Constant(name, entry["value"], when=when)
+        values = entry.get("range")
+        if isinstance(values, list) and len(values) == 1:
+            return Constant(name, values[0], when=when)
+        if values is not None and not isinstance(values, list):
+            return Constant(name, values, when=when)
+        raise _FieldError("range", f"a constant needs `value` or a one-element `range`, got {values!r}")
+    values = entry.get("range")
+    if kind in ("choice", "ordinal"):
+        if not isinstance(values, list) or not values:
+            raise _FieldError("range", f"expected a non-empty list of values, got {values!r}")
+        cls = Choice if kind == "choice" else Ordinal
+        try:
+            return cls(name, values, when=when)
+        except ValueError as exc:
+            raise _FieldError("range", str(exc)) from None
+    if (not isinstance(values, list) or len(values) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+            or not values[0] < values[1]):
+        raise _FieldError("range", f"expected [low, high] with low < high, got {values!r}")
+    step = entry.get("step", entry.get("q"))
+    log = entry.get("log", False)
+    if not isinstance(log, bool):
+        raise _FieldError("log", f"expected true or false, got {log!r}")
+    if log and values[0] <= 0:
+        raise _FieldError("range", f"a log-scale parameter needs low > 0, got {values!r}")
+    for key in ("n", "interval"):
+        if key in entry and (isinstance(entry[key], bool) or not isinstance(entry[key], (int, float))
+                             or entry[key] <= 0):
+            raise _FieldError(key, f"expected a positive number, got {entry[key]!r}")
+    cls = Float if kind == "float" else Int
+    if kind == "int" and not all(float(v).is_integer() for v in values):
+        raise _FieldError("range", f"an int parameter needs integer bounds, got {values!r}")
+    try:
+        return cls(name, values[0], values[1], log=log, step=step, when=when)
+    except ValueError as exc:
+        raise _FieldError("step" if step is not None else "range", str(exc)) from None
+
+
+def build_space(parameter_config: list[dict[str, Any]]) -> Space:
+    """Build the space from ``parameter_config``, reporting every bad entry.
+
+    Raises:
+        SpecError: one line per problem (``parameter_config[2].range: ...``).
+    """
+    if not isinstance(parameter_config, list) or not parameter_config:
+        raise SpecError([f"parameter_config: expected a non-empty list of parameters, got {parameter_config!r}"])
+    params: list[Param] = []
+    problems: list[str] = []
+    for i, entry in enumerate(parameter_config):
+        param, found = _entry_problem(entry, f"parameter_config[{i}]")
+        problems += found
+        if param is not None:
+            params.append(param)
+    if problems:
+        raise SpecError(problems)
+    try:
+        return Space(params)
+    except ValueError as exc:
+        raise SpecError([f"parameter_config: {exc}"]) from None
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "experiment"
+
+
+def _pydantic_problems(error: ValidationError, data: dict[str, Any]) -> list[str]:
+    problems = []
+    for item in error.errors():
+        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and "[" in p))
+        where = _loc(loc)
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            parent = ExperimentSpec
+            fields = sorted(parent.model_fields)
+            close = difflib.get_close_matches(str(loc[-1]), fields, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "remove it"
+            problems.append(f"{where}: unknown key; {hint}")
+        elif item["type"] == "missing":
+            problems.append(f"{where}: missing; this key is required")
+        else:
+            got = "" if "got" in message else f", got {item.get('input')!r}"
+            problems.append(f"{where}: {message}{got}")
+    return problems
+
+
+def parse_spec(data: dict[str, Any], *, default_name: str = "experiment") -> ExperimentSpec:
+    """Check a plain dict and return the spec.
+
+    Top-level keys that are options of the chosen proposer (Auptimizer writes them there)
+    move into ``proposer_args``; any other unknown key is an error.
+
+    Raises:
+        SpecError: every problem found, one line each.
+    """
+    from tunelab import proposers
+
+    if not isinstance(data, dict):
+        raise SpecError([f"experiment: expected an object of keys, got {type(data).__name__}"])
+    data = dict(data)
+    data.setdefault("name", default_name)
+    problems: list[str] = []
+    proposer_name = data.get("proposer", "random")
+    try:
+        accepted = set(proposers.options(proposer_name)) if isinstance(proposer_name, str) else set()
+    except SpecError:
+        raise
+    except Exception as exc:  # unknown proposer: reported once, below
+        problems.append(str(exc))
+        accepted = set()
+    args = dict(data.get("proposer_args") or {})
+    for key in list(data):
+        if key in accepted and key not in ExperimentSpec.model_fields:
+            args[key] = data.pop(key)
+    if args:
+        data["proposer_args"] = args
+    spec = None
+    try:
+        spec = ExperimentSpec.model_validate(data)
+    except ValidationError as exc:
+        problems += _pydantic_problems(exc, data)
+    if "parameter_config" in data:
+        try:
+            space = build_space(data["parameter_config"])
+            for i, config in enumerate(data.get("initial_configs") or []):
+                try:
+                    space.validate(config, where=f"initial_configs[{i}]")
+                except SpecError as exc:
+                    problems += exc.problems
+        except SpecError as exc:
+            problems += exc.problems
+    if spec is not None and not spec.script and not spec.command and spec.resource != "passive":
+        problems.append("script: missing; set `script` (a path) or `command` (an argv list)")
+    if problems:
+        raise SpecError(list(dict.fromkeys(problems)))
+    assert spec is not None
+    return spec
+
+
+def resolve_paths(spec: ExperimentSpec, base: Path) -> ExperimentSpec:
+    """Make ``workingdir`` absolute, relative to the experiment file's folder."""
+    workingdir = Path(spec.workingdir)
+    if not workingdir.is_absolute():
+        workingdir = (base / workingdir).resolve()
+    return spec.model_copy(update={"workingdir": str(workingdir)})
