@@ -139,47 +139,160 @@ class _Numeric(Param):
 
 
 class Float(_Numeric):
-    """A real number in ``[low, high]``, on a linear or log scale, optionally stepped."""
+    """A real number in ``[low, high]``, on a linear or log scale, optionally stepped.
+
+    Two options give the quantized and normal kinds of NNI and DeepHyper:
+
+    * ``q``: round every value to a multiple of ``q``, then clip it into the bounds
+      (``clip(round(x / q) * q, low, high)``). Unlike ``step``, the lattice is anchored
+      at 0, not at ``low``, and it combines with ``log`` and the normal prior.
+    * ``prior="normal"`` with ``mu`` and ``sigma``: values follow a normal law (of
+      ``log(x)`` when ``log`` is set). ``low``/``high`` are then optional; when given,
+      the law is truncated to them. The unit interval maps through the law's CDF, so
+      ``from_unit`` of a uniform ``u`` is a draw from the prior.
+
+    Example:
+        >>> Float("lr", mu=-7.0, sigma=1.0, log=True, prior="normal").from_unit(0.5) == math.exp(-7.0)
+        True
+        >>> Float("units", 1, 10, q=4).grid()  # round(10 / 4) rounds half to even, as NNI does
+        [1.0, 4.0, 8.0]
+    """
 
     kind = "float"
+    _EDGE = 1e-12
+
+    def __init__(self, name: str, low: float | None = None, high: float | None = None, *, log: bool = False,
+                 step: float | None = None, q: float | None = None, prior: str = "uniform",
+                 mu: float | None = None, sigma: float | None = None, when: dict | None = None) -> None:
+        if prior not in ("uniform", "normal"):
+            raise ValueError(f"`prior` must be 'uniform' or 'normal', but got {prior!r}")
+        if prior == "normal":
+            self._init_normal(name, low, high, log=log, step=step, mu=mu, sigma=sigma, when=when)
+        else:
+            if mu is not None or sigma is not None:
+                raise ValueError("`mu` and `sigma` need prior='normal'")
+            super().__init__(name, low, high, log=log, step=step, when=when)
+        if q is not None:
+            if isinstance(q, bool) or not isinstance(q, (int, float)) or not q > 0:
+                raise ValueError(f"`q` must be a positive number, but got {q!r}")
+            if step is not None:
+                raise ValueError("`q` and `step` cannot be combined; choose one")
+        self.prior, self.mu, self.sigma, self.q = prior, mu, sigma, q
+
+    def _init_normal(self, name: str, low: float | None, high: float | None, *, log: bool,
+                     step: float | None, mu: float | None, sigma: float | None, when: dict | None) -> None:
+        for label, number in (("mu", mu), ("sigma", sigma)):
+            if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+                raise ValueError(f"`{label}` must be a finite number with prior='normal', but got {number!r}")
+        if not sigma > 0:
+            raise ValueError(f"`sigma` must be positive, but got {sigma}")
+        if step is not None:
+            raise ValueError("`step` cannot be combined with prior='normal'; use `q` to round values")
+        if (low is None) != (high is None):
+            raise ValueError(f"give both `low` and `high` or neither, but got (low={low}, high={high})")
+        if low is None:
+            Param.__init__(self, name, when)
+            self.low, self.high, self.log, self.step = None, None, bool(log), None
+        else:
+            super().__init__(name, low, high, log=log, when=when)
+
+    @property
+    def bounded(self) -> bool:
+        """True when values are confined to ``[low, high]``."""
+        return self.low is not None
+
+    def _fields(self) -> dict[str, Any]:
+        out = super()._fields() if self.bounded else ({"log": True} if self.log else {})
+        if self.prior == "normal":
+            out.update(prior="normal", mu=self.mu, sigma=self.sigma)
+        if self.q is not None:
+            out["q"] = self.q
+        return out
+
+    def _check_number(self, value: Any) -> float:
+        if self.bounded:
+            return super()._check_number(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not math.isfinite(value):
+            raise ValueError(f"{self.name} must be a finite number, got {value!r}")
+        if self.log and value < 0:
+            raise ValueError(f"{self.name} is log-normal and must not be negative, got {value!r}")
+        return float(value)
+
+    def _clip(self, number: float) -> float:
+        return float(min(max(number, self.low), self.high)) if self.bounded else number
+
+    def _finish(self, number: float) -> float:
+        """Apply ``step`` or ``q`` rounding and the bounds."""
+        if self.step:
+            return self._snap(self._clip(number))
+        if self.q is not None:
+            number = float(round(round(number / self.q) * self.q, 12))
+        return self._clip(number)
 
     def validate(self, value: Any) -> float:
-        number = min(max(self._check_number(value), self.low), self.high)
-        return self._snap(number) if self.step else number
+        return self._finish(self._check_number(value))
 
     def _snap(self, number: float) -> float:
         k = round((number - self.low) / self.step)
         k = min(k, math.floor((self.high - self.low) / self.step + 1e-9))
         return float(round(self.low + k * self.step, 12))
 
+    def _normal_cdf(self, number: float) -> float:
+        from statistics import NormalDist
+
+        if self.log:
+            number = math.log(max(number, 1e-300))
+        return NormalDist(self.mu, self.sigma).cdf(number)
+
+    def _normal_mass(self) -> tuple[float, float]:
+        if not self.bounded:
+            return 0.0, 1.0
+        return self._normal_cdf(self.low), self._normal_cdf(self.high)
+
     def to_unit(self, value: Any) -> float:
         value = float(value)
+        if self.prior == "normal":
+            lo, hi = self._normal_mass()
+            return min(max((self._normal_cdf(value) - lo) / max(hi - lo, self._EDGE), 0.0), 1.0)
         if self.log:
             return (math.log(value) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
         return (value - self.low) / (self.high - self.low)
 
     def from_unit(self, u: float) -> float:
         u = min(max(float(u), 0.0), 1.0)
+        if self.prior == "normal":
+            from statistics import NormalDist
+
+            lo, hi = self._normal_mass()
+            p = min(max(lo + u * (hi - lo), self._EDGE), 1.0 - self._EDGE)
+            value = NormalDist(self.mu, self.sigma).inv_cdf(p)
+            return self._finish(math.exp(value) if self.log else value)
         if self.log:
             value = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
         else:
             value = self.low + u * (self.high - self.low)
-        value = min(max(value, self.low), self.high)
-        return self._snap(value) if self.step else value
+        return self._finish(value)
 
     def grid(self, n: int | None = None) -> list[float]:
         if self.step and n is None:
             count = math.floor((self.high - self.low) / self.step + 1e-9) + 1
             return [self._snap(self.low + i * self.step) for i in range(count)]
+        if self.q is not None and n is None and self.cardinality <= 1000:
+            k_low, k_high = round(self.low / self.q), round(self.high / self.q)
+            return list(dict.fromkeys(self._finish(k * self.q) for k in range(k_low, k_high + 1)))
         n = n or 10
         if n == 1:
             return [self.from_unit(0.5)]
+        if self.prior == "normal":
+            return list(dict.fromkeys(self.from_unit((i + 0.5) / n) for i in range(n)))
         return list(dict.fromkeys(self.from_unit(i / (n - 1)) for i in range(n)))
 
     @property
     def cardinality(self) -> float:
         if self.step:
             return math.floor((self.high - self.low) / self.step + 1e-9) + 1
+        if self.q is not None and self.bounded:
+            return round(self.high / self.q) - round(self.low / self.q) + 1
         return math.inf
 
 

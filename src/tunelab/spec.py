@@ -67,6 +67,7 @@ class ExperimentSpec(BaseModel):
     name: str = Field(min_length=1)
     script: str | None = None
     command: list[str] | None = None
+    function: str | None = Field(None, description="objective as module:qualname (Python API)")
     proposer: str = "random"
     proposer_args: dict[str, Any] = Field(default_factory=dict)
     n_samples: int | None = Field(None, ge=1)
@@ -97,8 +98,8 @@ class ExperimentSpec(BaseModel):
 
     @model_validator(mode="after")
     def _what_to_run(self) -> ExperimentSpec:
-        if self.script and self.command:
-            raise ValueError("give either `script` or `command`, not both")
+        if sum(bool(x) for x in (self.script, self.command, self.function)) > 1:
+            raise ValueError("give one of `script`, `command` or `function`, not several")
         return self
 
     @property
@@ -299,7 +300,7 @@ def parse_spec(data: dict[str, Any], *, default_name: str = "experiment") -> Exp
                     problems += exc.problems
         except SpecError as exc:
             problems += exc.problems
-    if spec is not None and not spec.script and not spec.command and spec.resource != "passive":
+    if spec is not None and not (spec.script or spec.command or spec.function) and spec.resource != "passive":
         problems.append("script: missing; set `script` (a path) or `command` (an argv list)")
     if problems:
         raise SpecError(list(dict.fromkeys(problems)))

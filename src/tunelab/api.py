@@ -1,0 +1,138 @@
+"""The Python API: run, resume and read experiments.
+
+Example:
+    ::
+
+        import tunelab.api as api
+
+        def objective(config):
+            return (config["x"] - 2) ** 2
+
+        result = api.run({"name": "quad", "parameter_config": [
+            {"name": "x", "type": "float", "range": [-5, 5]}], "n_samples": 20},
+            objective=objective)
+        print(result.best)
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tunelab import proposers
+from tunelab.engine import Engine, Outcome
+from tunelab.exceptions import UserError
+from tunelab.executors import Executor, FunctionExecutor, PassiveExecutor, ScriptExecutor, function_ref
+from tunelab.results import ExperimentResult
+from tunelab.spec import ExperimentSpec, parse_spec
+from tunelab.storage import Storage, default_url
+
+
+def storage_root(url: str) -> Path:
+    """Folder for job folders, checkpoints and models: beside a SQLite file, else ``./.tunelab``."""
+    if url.startswith("sqlite:///") and url[len("sqlite:///"):] not in ("", ":memory:"):
+        return Path(url[len("sqlite:///"):]).resolve().parent
+    return Path.cwd() / ".tunelab"
+
+
+def _executor(spec: ExperimentSpec) -> Executor:
+    if spec.resource == "passive":
+        return PassiveExecutor()
+    if spec.function:
+        return FunctionExecutor(spec.function, spec.n_parallel, spec.runtime_args.grace_period)
+    return ScriptExecutor(spec.runtime_args.grace_period)
+
+
+def _stopper(spec: ExperimentSpec) -> Any:
+    early_stop = spec.resource_args.early_stop
+    if not early_stop:
+        return None
+    from tunelab import stoppers
+
+    return stoppers.from_spec(early_stop)
+
+
+def _check_budget(spec: ExperimentSpec, proposer: proposers.Proposer) -> None:
+    if spec.n_samples is None and spec.max_duration is None and not isinstance(
+            proposer, (proposers.GridProposer, proposers.BatchProposer)) and not proposer.multi_fidelity:
+        raise UserError("n_samples: missing; set how many jobs to run (or `max_duration`)")
+
+
+def build_engine(storage: Storage, ref: str | int, *, on_change: Callable[[Engine], None] | None = None) -> Engine:
+    """An engine for the stored experiment ``ref``, ready to run or resume."""
+    experiment = storage.experiment(ref)
+    spec = ExperimentSpec.model_validate(experiment.spec)
+    space = spec.space
+    options = dict(spec.proposer_args)
+    options.pop("budget_name", None)
+    if spec.proposer == "sequence" and spec.grid_counts():
+        options.setdefault("counts", spec.grid_counts())
+    proposer = proposers.create(spec.proposer, space, seed=experiment.seed, options_=options)
+    _check_budget(spec, proposer)
+    search = proposers.Search(space, proposer, spec.initial_configs)
+    return Engine(storage, experiment, spec, _executor(spec), search, stopper=_stopper(spec),
+                  root=storage_root(storage.url), on_change=on_change)
+
+
+def create(spec: ExperimentSpec | dict[str, Any], storage: Storage,
+           objective: Callable[..., Any] | str | None = None) -> ExperimentSpec:
+    """Validate ``spec`` and record it as a new experiment in ``storage``."""
+    data = dict(spec) if isinstance(spec, dict) else spec.model_dump(exclude_none=True)
+    if objective is not None:
+        data.update(function=function_ref(objective), script=None, command=None)
+    spec = parse_spec(data)
+    seed = spec.random_seed if spec.random_seed is not None else random.SystemRandom().randrange(2**31)
+    proposer = proposers.create(spec.proposer, spec.space, seed=seed,
+                                options_={k: v for k, v in spec.proposer_args.items() if k != "budget_name"})
+    _check_budget(spec, proposer)
+    storage.create_experiment(spec.name, spec.model_dump(), seed)
+    return spec
+
+
+def run(spec: ExperimentSpec | dict[str, Any], *, storage: str | None = None,
+        objective: Callable[..., Any] | str | None = None,
+        on_change: Callable[[Engine], None] | None = None) -> ExperimentResult:
+    """Create the experiment and run it to its end.
+
+    Args:
+        spec: an :class:`ExperimentSpec` or a native dict (the experiment file's keys).
+        storage: database URL; default ``$TUNELAB_STORAGE`` or ``./.tunelab/tunelab.db``.
+        objective: a top-level function ``config -> float | dict`` run in worker
+            processes, instead of the spec's ``script``/``command``.
+        on_change: called after each event (progress displays).
+
+    Raises:
+        UserError: the spec is invalid or the name is taken.
+    """
+    store = Storage(storage or default_url())
+    try:
+        created = create(spec, store, objective)
+        build_engine(store, created.name, on_change=on_change).run()
+        return ExperimentResult.load(store, created.name)
+    finally:
+        store.close()
+
+
+def resume(ref: str | int, *, storage: str | None = None,
+           on_change: Callable[[Engine], None] | None = None) -> ExperimentResult:
+    """Continue a stored experiment to its end; finished jobs are never run again."""
+    store = Storage(storage or default_url())
+    try:
+        build_engine(store, ref, on_change=on_change).run()
+        return ExperimentResult.load(store, ref)
+    finally:
+        store.close()
+
+
+def load(ref: str | int, *, storage: str | None = None) -> ExperimentResult:
+    """Read a stored experiment (``result.dataframe()``, ``result.best``, ``result.jobs``)."""
+    store = Storage(storage or default_url())
+    try:
+        return ExperimentResult.load(store, ref)
+    finally:
+        store.close()
+
+
+__all__ = ["ExperimentResult", "Outcome", "build_engine", "create", "load", "resume", "run", "storage_root"]

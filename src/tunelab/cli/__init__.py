@@ -1,0 +1,57 @@
+"""The ``tunelab`` command line: one Typer sub-app per command group.
+
+User mistakes (:class:`tunelab.exceptions.UserError`) print one line per problem on
+stderr and exit with code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from tunelab.cli import _init, _inspect, _run
+from tunelab.exceptions import UserError
+
+app = typer.Typer(
+    name="tunelab",
+    help="Hyperparameter optimization for your training scripts.",
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    add_completion=False,
+)
+for group in (_run.app, _inspect.app, _init.app):
+    app.add_typer(group)
+
+
+def _optional_groups() -> None:
+    try:
+        from tunelab.cli import _sweep
+    except ImportError:
+        return
+    _sweep.register(app)
+
+
+def main() -> None:
+    """Entry point of the ``tunelab`` command."""
+    _optional_groups()
+    try:
+        app(standalone_mode=False)
+    except UserError as exc:
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+        raise

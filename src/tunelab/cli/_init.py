@@ -1,0 +1,124 @@
+"""``tunelab init`` (write an experiment file by asking) and ``tunelab validate``."""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tunelab.exceptions import UserError
+from tunelab.loader import load_experiment
+from tunelab.spec import parse_spec
+
+app = typer.Typer()
+
+
+class Target(str, enum.Enum):
+    """Direction of the optimization."""
+
+    min = "min"
+    max = "max"
+
+
+def parse_param(text: str) -> dict[str, Any]:
+    """``name:type:spec`` → a ``parameter_config`` entry.
+
+    Forms: ``lr:float:1e-4:0.1[:log]``, ``units:int:16:256[:log]``,
+    ``opt:choice:adam,sgd``, ``size:ordinal:16,32,64``, ``seed:constant:3``.
+    """
+    parts = text.split(":")
+    if len(parts) < 3:
+        raise UserError(f"--param: {text!r} must look like lr:float:0.0001:0.1[:log] or opt:choice:adam,sgd")
+    name, kind, rest = parts[0], parts[1], parts[2:]
+    if kind in ("choice", "ordinal"):
+        return {"name": name, "type": kind, "range": [_scalar(v) for v in ":".join(rest).split(",")]}
+    if kind == "constant":
+        return {"name": name, "type": kind, "value": _scalar(":".join(rest))}
+    if kind not in ("float", "int") or len(rest) not in (2, 3) or (len(rest) == 3 and rest[2] != "log"):
+        raise UserError(f"--param: {text!r} must look like lr:float:0.0001:0.1[:log] or units:int:16:256")
+    entry: dict[str, Any] = {"name": name, "type": kind, "range": [_scalar(rest[0]), _scalar(rest[1])]}
+    if len(rest) == 3:
+        entry["log"] = True
+    return entry
+
+
+def _scalar(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _ask(value: Any, question: str, default: Any, interactive: bool) -> Any:
+    if value is not None:
+        return value
+    if not interactive:
+        return default
+    return typer.prompt(question, default=default)
+
+
+def _dump(data: dict[str, Any], path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        import yaml
+
+        return yaml.safe_dump(data, sort_keys=False)
+    if suffix == ".toml":
+        import tomli_w
+
+        return tomli_w.dumps({k: v for k, v in data.items() if v is not None})
+    return json.dumps(data, indent=2) + "\n"
+
+
+@app.command()
+def init(
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write (.json, .yaml or .toml).")] = Path(
+        "experiment.json"),
+    name: Annotated[str | None, typer.Option(help="Experiment name.")] = None,
+    script: Annotated[str | None, typer.Option(help="Training script, run as `script <config.json>`.")] = None,
+    param: Annotated[list[str] | None, typer.Option(
+        help="A parameter: lr:float:1e-4:0.1:log, units:int:16:256, opt:choice:adam,sgd (repeatable).")] = None,
+    proposer: Annotated[str | None, typer.Option(help="Search algorithm.")] = None,
+    n_samples: Annotated[int | None, typer.Option("--n-samples", help="Number of jobs.")] = None,
+    n_parallel: Annotated[int | None, typer.Option("--n-parallel", help="Jobs at once.")] = None,
+    target: Annotated[Target | None, typer.Option(help="min or max.")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write an experiment file, asking for whatever the flags do not give."""
+    interactive = sys.stdin.isatty()
+    if output.exists() and not force:
+        raise UserError(f"--output: {str(output)!r} exists; pass --force to overwrite it or choose another path")
+    params = list(param or [])
+    if not params and interactive:
+        while True:
+            answer = typer.prompt("parameter (e.g. lr:float:1e-4:0.1:log; empty to finish)", default="",
+                                  show_default=False)
+            if not answer:
+                break
+            params.append(answer)
+    if not params:
+        raise UserError("--param: at least one parameter is needed, e.g. --param lr:float:0.0001:0.1:log")
+    data = {
+        "name": _ask(name, "experiment name", output.stem, interactive),
+        "script": _ask(script, "training script", "train.py", interactive),
+        "proposer": _ask(proposer, "proposer", "random", interactive),
+        "n_samples": int(_ask(n_samples, "number of jobs", 20, interactive)),
+        "n_parallel": int(_ask(n_parallel, "jobs at once", 1, interactive)),
+        "target": Target(_ask(target.value if target else None, "target (min or max)", "min", interactive)).value,
+        "parameter_config": [parse_param(p) for p in params],
+    }
+    parse_spec(data)
+    output.write_text(_dump(data, output), encoding="utf-8")
+    typer.echo(f"wrote {output}; run it with `tunelab run {output}`")
+
+
+@app.command()
+def validate(experiment: Annotated[Path, typer.Argument(help="Experiment file to check.")]) -> None:
+    """Check an experiment file; print every problem, one line each (exit code 2)."""
+    spec = load_experiment(experiment)
+    typer.echo(f"{experiment}: valid ({spec.proposer}, {len(spec.parameter_config)} parameters, "
+               f"n_samples={spec.n_samples}, n_parallel={spec.n_parallel})")

@@ -1,0 +1,116 @@
+"""``tunelab ls``, ``show``, ``export`` and ``report``: look at and feed results."""
+
+from __future__ import annotations
+
+import datetime
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tunelab.cli._common import StorageOption, open_storage
+from tunelab.exceptions import UserError
+from tunelab.executors import write_result
+from tunelab.results import ExperimentResult
+
+app = typer.Typer()
+
+
+class ExportFormat(str, enum.Enum):
+    """Formats of ``tunelab export``."""
+
+    csv = "csv"
+    json = "json"
+
+
+def _when(stamp: float | None) -> str:
+    return datetime.datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S") if stamp else "-"
+
+
+@app.command("ls")
+def list_experiments(storage: StorageOption = None) -> None:
+    """List the experiments in the storage."""
+    store = open_storage(storage)
+    try:
+        table = Table("id", "name", "status", "jobs", "best", "created")
+        for e in store.experiments():
+            result = ExperimentResult(e, store.jobs(e.id, details=False))
+            best = result.best
+            table.add_row(str(e.id), e.name, e.status, str(len(result.search_jobs)),
+                          f"{best['result']:.6g}" if best else "-", _when(e.created))
+    finally:
+        store.close()
+    Console().print(table)
+
+
+@app.command()
+def show(
+    experiment: Annotated[str, typer.Argument(help="Experiment name or id.")],
+    storage: StorageOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the documented JSON object.")] = False,
+) -> None:
+    """Status, best config and value, and a table of jobs."""
+    store = open_storage(storage)
+    try:
+        result = ExperimentResult.load(store, experiment)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(result.to_json())
+        return
+    e = result.experiment
+    console = Console()
+    console.print(f"[bold]{e.name}[/bold] (id {e.id}): {e.status}" + (f" - {e.message}" if e.message else ""))
+    if result.best:
+        console.print(f"best: {result.best['result']:.6g} (job {result.best['job_id']}) {result.best['config']}")
+    if result.model_dir:
+        console.print(f"model: {result.model_dir}")
+    names = [p["name"] for p in e.spec.get("parameter_config", [])]
+    table = Table("job", "status", "value", *names, "attempts", "error")
+    for row in result.rows():
+        value = f"{row['value']:.6g}" if row["value"] is not None else "-"
+        table.add_row(str(row["job_id"]), row["status"], value, *(str(row.get(n, "")) for n in names),
+                      str(row["attempts"]), (row["error"] or "")[:60])
+    console.print(table)
+
+
+@app.command()
+def export(
+    experiment: Annotated[str, typer.Argument(help="Experiment name or id.")],
+    storage: StorageOption = None,
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="csv or json.")] = ExportFormat.csv,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+) -> None:
+    """Export the jobs as CSV (one row per job) or the full JSON object."""
+    store = open_storage(storage)
+    try:
+        result = ExperimentResult.load(store, experiment)
+    finally:
+        store.close()
+    text = result.to_csv() if fmt is ExportFormat.csv else result.to_json()
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        typer.echo(text, nl=False)
+
+
+@app.command()
+def report(
+    experiment: Annotated[str, typer.Argument(help="Experiment name or id.")],
+    job: Annotated[int, typer.Argument(help="Job id (as printed by the passive resource).")],
+    value: Annotated[float, typer.Argument(help="The job's score.")],
+    storage: StorageOption = None,
+) -> None:
+    """Give the score of a job run by hand (the `passive` resource)."""
+    store = open_storage(storage)
+    try:
+        found = [j for j in store.jobs(store.experiment(experiment).id) if j.id == job]
+    finally:
+        store.close()
+    if not found or not found[0].attempts or found[0].status != "running":
+        raise UserError(f"job: {job} is not a running job of {experiment!r}; `tunelab show {experiment}` lists them")
+    write_result(Path(found[0].attempts[-1].folder), value)
+    typer.echo(f"recorded {value:g} for job {job}")

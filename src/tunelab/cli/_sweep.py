@@ -1,0 +1,79 @@
+"""``tunelab sweep``: Studio.ml's ``studio run --hyperparam ...`` on tunelab.
+
+Example:
+    ::
+
+        tunelab sweep --hyperparam lr=1e-5:l5:0.1 --hyperparam layers=2,5,6 train.py 30
+        tunelab sweep -hp lr=1e-4:1:l --optimizer cmaes --metric val_loss:min train.py
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tunelab.exceptions import UserError
+
+_AFTER_SCRIPT = {"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False}
+
+
+def runner_command(script: str, args: list[str], workdir: Path, metric: str | None) -> list[str]:
+    """The job's argv: the Studio runner, its options, ``{config}``, the script and its args."""
+    options = ["--metric", metric] if metric else []
+    return [sys.executable, "-m", "tunelab.formats.studio_runner", *options, "--workdir", str(workdir),
+            "{config}", script, *args]
+
+
+def _script_path(script: str, workdir: Path) -> str:
+    path = (workdir / script).resolve()
+    if not path.is_file():
+        raise UserError(f"script: {script!r} does not exist in {workdir}; give the path of the training script")
+    try:
+        return path.relative_to(workdir).as_posix()
+    except ValueError:
+        raise UserError(f"script: {script!r} is outside the working directory {workdir}; "
+                        "run tunelab sweep from a folder that contains it") from None
+
+
+def sweep(
+    ctx: typer.Context,
+    script: Annotated[str, typer.Argument(help="The training script; arguments after it go to the script.")],
+    hyperparam: Annotated[list[str], typer.Option("--hyperparam", "-hp", help="name=values, Studio.ml's grammar; repeat for each variable.")],
+    optimizer: Annotated[str, typer.Option("--optimizer", "-opt", help="grid (every combination) or a tunelab proposer: cmaes, tpe, gp, random, ...")] = "grid",
+    metric: Annotated[str | None, typer.Option(help="TensorBoard scalar to optimize, name[:min|:max]; default: the script's 'fitness:' line.")] = None,
+    target: Annotated[str | None, typer.Option(help="min or max; default: from the metric suffix, max for fitness.")] = None,
+    n_samples: Annotated[int | None, typer.Option("--n-samples", min=1, help="Jobs to run (grid: at most its size; optimizers: 20).")] = None,
+    n_parallel: Annotated[int, typer.Option("--n-parallel", min=1, help="Jobs at once.")] = 1,
+    storage: Annotated[str | None, typer.Option(help="Storage URL, e.g. sqlite:///tunelab.db.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    name: Annotated[str | None, typer.Option(help="Experiment name; reuse a name to resume its sweep.")] = None,
+) -> None:
+    """Run a Studio.ml-style sweep: values are substituted into a copy of the script."""
+    from tunelab import api
+    from tunelab.formats.studio import build_spec
+
+    if target not in (None, "min", "max"):
+        raise typer.BadParameter(f"must be min or max, got {target!r}", param_hint="--target")
+    workdir = Path.cwd().resolve()
+    try:
+        relative = _script_path(script, workdir)
+        spec, notes = build_spec(
+            hyperparam, runner_command(relative, list(ctx.args), workdir, metric), optimizer=optimizer,
+            metric=metric, target=target, n_samples=n_samples, n_parallel=n_parallel, seed=seed,
+            name=name or f"sweep-{Path(relative).stem}-{time.strftime('%Y%m%d-%H%M%S')}", workingdir=str(workdir))
+        for note in notes:
+            typer.echo(f"note: {note}", err=True)
+        result = api.run(spec, storage=storage)
+    except UserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"best: {result.best}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``sweep`` command to ``app``."""
+    app.command("sweep", context_settings=_AFTER_SCRIPT)(sweep)

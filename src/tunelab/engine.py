@@ -1,0 +1,420 @@
+"""The coordinator loop: asks the search, runs jobs, records every event, stops, retries.
+
+The engine is the only writer of storage while an experiment runs. It commits each
+result before acting on it, so a killed coordinator loses nothing finished, and
+:meth:`Engine.run` on an existing experiment continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tunelab import _protocol as protocol
+from tunelab import storage as st
+from tunelab.exceptions import UserError
+from tunelab.executors._base import EXIT, REPORT, STARTED, Event, Executor, Launch, kill_group
+from tunelab.proposers import JobView, Proposal, Search, sign_of
+from tunelab.spec import ExperimentSpec
+
+NO_RESULT = ("no result: the job ended without reporting a value; call tunelab.trial.report(value) "
+             "or print '#Auptimizer:<value>'")
+
+
+@dataclass
+class _Active:
+    """An attempt in flight."""
+
+    job_id: int
+    attempt_id: int
+    attempt_number: int
+    slot: int
+    final: protocol.Report | None = None
+    extra: dict[str, float] = field(default_factory=dict)
+    stop_requested: bool = False
+
+
+@dataclass
+class Outcome:
+    """How a run ended: ``status`` of the experiment and a one-line ``message``."""
+
+    status: str
+    message: str
+
+
+class Engine:
+    """Runs one experiment to its end (or until interrupted).
+
+    Args:
+        storage: where everything is recorded.
+        experiment: the stored experiment.
+        spec: its spec.
+        executor: runs the attempts.
+        search: the proposer wrapped with initial configs and history replay.
+        stopper: optional early-stopping rule (``decide(job, history)``).
+        root: folder for job folders, checkpoints and models.
+        on_change: called after each event with the engine (for progress displays).
+    """
+
+    def __init__(self, storage: st.Storage, experiment: st.Experiment, spec: ExperimentSpec,
+                 executor: Executor, search: Search, *, stopper: Any = None, root: Path,
+                 on_change: Callable[[Engine], None] | None = None) -> None:
+        self.storage = storage
+        self.experiment = experiment
+        self.spec = spec
+        self.executor = executor
+        self.search = search
+        self.stopper = stopper
+        self.root = root
+        self.on_change = on_change
+        self.sign = sign_of(spec.target)
+        self.slots = self._slots()
+        self.free_slots = list(range(len(self.slots)))
+        self.active: dict[int, _Active] = {}
+        self.views: dict[int, JobView] = {}
+        self.queue: list[st.Job] = []
+        self.n_jobs = 0
+        self.started = time.monotonic()
+        self.best: tuple[float, int] | None = None
+        self.counts = {s: 0 for s in (st.FINISHED, st.FAILED, st.STOPPED)}
+
+    # Set-up ------------------------------------------------------------------------
+    def _slots(self) -> list[dict[str, Any]]:
+        args = self.spec.resource_args
+        if self.spec.resource != "gpu":
+            return [{"slot": i} for i in range(self.spec.n_parallel)]
+        gpus = args.gpus or _visible_gpus()
+        if not gpus:
+            raise UserError("resource_args.gpus: empty and no GPU found; list GPU ids like [0, 1] "
+                            "or use resource \"cpu\"")
+        per = args.gpus_per_job
+        groups = [gpus[i:i + per] for i in range(0, len(gpus) - per + 1, per)]
+        return [{"slot": i, "gpus": g} for i, g in enumerate(groups[:self.spec.n_parallel])]
+
+    def _restore(self) -> None:
+        jobs = self.storage.jobs(self.experiment.id)
+        history = [j for j in jobs if not j.info.get("save_model")]
+        self.n_jobs = len(history)
+        for job in history:
+            if job.status in (st.RUNNING, st.PENDING):
+                job = self._recover(job)
+            self.views[job.id] = self._view(job)
+            if job.status in st.TERMINAL:
+                self._count(job.status, job.value, job.id)
+            else:
+                self.queue.append(job)
+        self.search.restore(self.views.values())
+
+    def _recover(self, job: st.Job) -> st.Job:
+        """A job left running by a coordinator that died: keep its result if it has one."""
+        attempt = job.attempts[-1] if job.attempts else None
+        if attempt is None or attempt.status != st.RUNNING:
+            return job
+        if attempt.pid:
+            kill_group(attempt.pid, signal.SIGKILL)
+        final = _final_in(Path(attempt.folder)) if attempt.folder else None
+        if final is not None and final.value is not None and math.isfinite(final.value):
+            self.storage.end_attempt(job.id, attempt.id, job_status=st.FINISHED, attempt_status=st.FINISHED,
+                                     value=final.value, extra=final.extra)
+        else:
+            self.storage.end_attempt(job.id, attempt.id, job_status=st.PENDING, attempt_status=st.CANCELLED,
+                                     error="interrupted: the coordinator stopped")
+        return self.storage.job(job.id)
+
+    def _view(self, job: st.Job) -> JobView:
+        loss = None if job.value is None else self.sign * job.value
+        inter = [(step, self.sign * value) for step, value in job.intermediate]
+        if job.status == st.STOPPED and loss is None and inter:
+            loss = inter[-1][1]
+        status = job.status if job.status in st.TERMINAL else "running"
+        return JobView(job.number, job.config, status, loss, job.budget, inter, job.info)
+
+    # The loop ----------------------------------------------------------------------
+    def run(self) -> Outcome:
+        """Run until ``n_samples`` jobs ended, the search is exhausted, ``max_duration``
+        passed, or a job failed without ``ignore_fail``."""
+        self._restore()
+        try:
+            outcome = self._loop()
+        except KeyboardInterrupt:
+            self._cancel_active("interrupted by the user")
+            outcome = Outcome("interrupted", "interrupted; continue with `tunelab resume "
+                                             f"{self.experiment.name}`")
+        finally:
+            self.executor.shutdown()
+        if outcome.status == st.FINISHED and self.spec.resource_args.save_model and self.best:
+            self._save_model()
+        self.storage.set_experiment_status(self.experiment.id, outcome.status, outcome.message)
+        return outcome
+
+    def _target_jobs(self) -> float:
+        return self.spec.n_samples if self.spec.n_samples else math.inf
+
+    def _loop(self) -> Outcome:
+        max_duration = self.spec.max_duration
+        while True:
+            failure = self._fill()
+            if failure:
+                return failure
+            if not self.active:
+                if self.n_jobs >= self._target_jobs() or self.search.exhausted:
+                    return Outcome(st.FINISHED, f"done: {self._summary()}")
+                if not self.queue:
+                    return Outcome(st.FINISHED, f"the proposer has nothing more to propose: {self._summary()}")
+            if max_duration and time.monotonic() - self.started > max_duration:
+                self._cancel_active(f"max_duration={max_duration:g}s reached")
+                return Outcome(st.FINISHED, f"max_duration reached: {self._summary()}")
+            wait = 0.0 if self.free_slots and self._can_propose() else 0.5
+            for event in self.executor.poll(wait):
+                failure = self._handle(event)
+                if failure:
+                    self._cancel_active("stopped after a job failure")
+                    return failure
+            if self.on_change:
+                self.on_change(self)
+
+    def _can_propose(self) -> bool:
+        return bool(self.queue) or (self.n_jobs < self._target_jobs() and not self.search.exhausted)
+
+    def _fill(self) -> Outcome | None:
+        while self.free_slots and self.queue:
+            job = self.queue.pop(0)
+            self._launch(job, len(job.attempts) + 1)
+        free = min(len(self.free_slots), self._target_jobs() - self.n_jobs)
+        if free <= 0 or self.search.exhausted:
+            return None
+        running = [self.views[a.job_id] for a in self.active.values()]
+        for proposal in self.search.ask(int(free), running):
+            job = self._record(proposal)
+            self._launch(job, 1)
+        return None
+
+    def _record(self, proposal: Proposal) -> st.Job:
+        number = self.n_jobs
+        job_id = self.storage.add_job(self.experiment.id, number, proposal.config, proposal.budget, proposal.info)
+        self.n_jobs += 1
+        job = st.Job(job_id, self.experiment.id, number, proposal.config, proposal.budget, st.PENDING, None, {},
+                     proposal.info, None, time.time(), None)
+        view = JobView(number, proposal.config, "running", None, proposal.budget, [], proposal.info)
+        self.views[job_id] = view
+        self.search.started(view)
+        return job
+
+    def _launch(self, job: st.Job, attempt_number: int, extra_config: dict[str, Any] | None = None) -> None:
+        slot = self._pick_slot(job)
+        resource = self.slots[slot]
+        folder = self.root / "jobs" / _safe(self.experiment.name) / f"job-{job.id}" / f"attempt-{attempt_number}"
+        attempt_id = self.storage.start_attempt(job.id, attempt_number, resource, str(folder))
+        config = dict(job.config)
+        env = dict(self.spec.runtime_args.env)
+        env[protocol.ENV_JOB_ID] = str(job.id)
+        env[protocol.ENV_EXPERIMENT] = self.experiment.name
+        env[protocol.ENV_CHECKPOINT_DIR] = str(self.root / "checkpoints" / _safe(self.experiment.name)
+                                               / _config_hash(job.config))
+        if job.budget is not None:
+            config[self.spec.proposer_args.get("budget_name", "n_iterations")] = _budget_value(job.budget)
+            env[protocol.ENV_BUDGET] = repr(job.budget)
+        if "gpus" in resource:
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in resource["gpus"])
+        config.update(extra_config or {})
+        if extra_config and "folder_name" in extra_config:
+            env[protocol.ENV_MODEL_DIR] = extra_config["folder_name"]
+        launch = Launch(attempt_id, config, folder, argv=self._argv(config, folder), cwd=self.spec.workingdir,
+                        env=env, timeout=self.spec.job_timeout, labels=self.spec.resource_args.multi_res_labels)
+        self.active[attempt_id] = _Active(job.id, attempt_id, attempt_number, slot)
+        self.executor.submit(launch)
+
+    def _pick_slot(self, job: st.Job) -> int:
+        used = {a.resource.get("slot") for a in job.attempts}
+        for slot in self.free_slots:
+            if slot not in used:
+                self.free_slots.remove(slot)
+                return slot
+        return self.free_slots.pop(0)
+
+    def _argv(self, config: dict[str, Any], folder: Path) -> list[str] | None:
+        config_path = str(folder / "config.json")
+        if self.spec.command:
+            values = {k: str(v) for k, v in config.items()}
+            values["config"] = config_path
+            return [_expand(arg, values) for arg in self.spec.command]
+        if self.spec.script:
+            script = self.spec.script
+            if script.endswith(".py"):
+                return [sys.executable, script, config_path]
+            return [script, config_path]
+        return None
+
+    # Events ------------------------------------------------------------------------
+    def _handle(self, event: Event) -> Outcome | None:
+        active = self.active.get(event.key)
+        if active is None:
+            return None
+        if event.kind == STARTED and event.pid:
+            self.storage.set_attempt_pid(active.attempt_id, event.pid)
+        elif event.kind == REPORT:
+            self._on_report(active, event.report)
+        elif event.kind == EXIT:
+            return self._on_exit(active, event)
+        return None
+
+    def _on_report(self, active: _Active, report: protocol.Report) -> None:
+        active.extra.update(report.extra)
+        if report.kind == "final":
+            active.final = report
+        elif report.kind == "intermediate":
+            self.storage.add_intermediate(active.job_id, report.step, report.value)
+            view = self.views[active.job_id]
+            view.intermediate.append((report.step, self.sign * report.value))
+            if self.stopper is not None and not active.stop_requested:
+                decision = self.stopper.decide(view, list(self.views.values()))
+                if getattr(decision, "name", "") == "STOP":
+                    active.stop_requested = True
+                    self.executor.stop(active.attempt_id)
+
+    def _on_exit(self, active: _Active, event: Event) -> Outcome | None:
+        del self.active[event.key]
+        self.free_slots.append(active.slot)
+        view = self.views[active.job_id]
+        final = active.final
+        if active.stop_requested and event.error is None or active.stop_requested and final is None:
+            value = final.value if final else None
+            self.storage.end_attempt(active.job_id, active.attempt_id, job_status=st.STOPPED,
+                                     attempt_status=st.STOPPED, value=value, extra=active.extra,
+                                     error="stopped early")
+            view.status, view.loss = st.STOPPED, (self.sign * value if value is not None
+                                                  else view.intermediate[-1][1] if view.intermediate else None)
+            return self._ended(active.job_id, view, st.STOPPED, value)
+        error = event.error
+        if error is None:
+            if final is None or final.value is None:
+                error = NO_RESULT
+            elif not math.isfinite(final.value):
+                error = f"bad result: the job reported {final.value!r}, not a finite number"
+        if error is None:
+            self.storage.end_attempt(active.job_id, active.attempt_id, job_status=st.FINISHED,
+                                     attempt_status=st.FINISHED, value=final.value, extra=active.extra)
+            view.status, view.loss = st.FINISHED, self.sign * final.value
+            return self._ended(active.job_id, view, st.FINISHED, final.value)
+        return self._failed(active, view, error)
+
+    def _failed(self, active: _Active, view: JobView, error: str) -> Outcome | None:
+        retries = self.spec.job_failure.job_retries
+        if active.attempt_number <= retries:
+            self.storage.end_attempt(active.job_id, active.attempt_id, job_status=st.PENDING,
+                                     attempt_status=st.FAILED, error=error)
+            self.queue.insert(0, self.storage.job(active.job_id))
+            return None
+        self.storage.end_attempt(active.job_id, active.attempt_id, job_status=st.FAILED,
+                                 attempt_status=st.FAILED, error=error)
+        view.status, view.loss = st.FAILED, None
+        self._ended(active.job_id, view, st.FAILED, None)
+        if self.spec.job_failure.ignore_fail:
+            return None
+        return Outcome(st.FAILED, f"job {active.job_id} (#{view.number}) failed: {error} "
+                                  f"(set job_failure.ignore_fail to go on after failures)")
+
+    def _ended(self, job_id: int, view: JobView, status: str, value: float | None) -> None:
+        self._count(status, value, job_id)
+        self.search.ended(view)
+
+    def _count(self, status: str, value: float | None, job_id: int) -> None:
+        self.counts[status] = self.counts.get(status, 0) + 1
+        if status == st.FINISHED and value is not None and math.isfinite(value):
+            loss = self.sign * value
+            if self.best is None or loss < self.best[0]:
+                self.best = (loss, job_id)
+
+    def _cancel_active(self, reason: str) -> None:
+        for key in list(self.active):
+            self.executor.stop(key)
+        self.executor.shutdown()
+        for active in self.active.values():
+            self.storage.end_attempt(active.job_id, active.attempt_id, job_status=st.PENDING,
+                                     attempt_status=st.CANCELLED, error=reason)
+        self.active.clear()
+
+    def _save_model(self) -> None:
+        best_job = self.storage.job(self.best[1])
+        model_dir = self.root / "models" / _safe(self.experiment.name)
+        model_dir.mkdir(parents=True, exist_ok=True)
+        info = {"save_model": True, "model_dir": str(model_dir), "source_job": best_job.id}
+        job_id = self.storage.add_job(self.experiment.id, self.n_jobs, best_job.config, best_job.budget, info)
+        job = self.storage.job(job_id)
+        self.free_slots = list(range(len(self.slots)))
+        self._launch(job, 1, {"save_model": True, "folder_name": str(model_dir)})
+        while self.active:
+            for event in self.executor.poll(0.5):
+                active = self.active.get(event.key)
+                if active and event.kind == REPORT:
+                    active.final = event.report if event.report.kind == "final" else active.final
+                elif active and event.kind == EXIT:
+                    del self.active[event.key]
+                    ok = event.error is None
+                    self.storage.end_attempt(job_id, active.attempt_id,
+                                             job_status=st.FINISHED if ok else st.FAILED,
+                                             attempt_status=st.FINISHED if ok else st.FAILED,
+                                             value=active.final.value if active.final else None, error=event.error)
+        self.executor.shutdown()
+
+    def _summary(self) -> str:
+        parts = [f"{self.counts.get(st.FINISHED, 0)} finished"]
+        for status in (st.FAILED, st.STOPPED):
+            if self.counts.get(status):
+                parts.append(f"{self.counts[status]} {status}")
+        if self.best:
+            parts.append(f"best {self.sign * self.best[0]:.6g} (job {self.best[1]})")
+        return ", ".join(parts)
+
+
+def _expand(arg: str, values: dict[str, str]) -> str:
+    """Replace ``{name}`` placeholders inside one argv element (never split, never a shell)."""
+    for name, value in values.items():
+        arg = arg.replace("{" + name + "}", value)
+    return arg
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip("._") or "experiment"
+
+
+def _config_hash(config: dict[str, Any]) -> str:
+    from tunelab.space import json_key
+
+    return hashlib.sha1(json_key(config).encode()).hexdigest()[:12]
+
+
+def _budget_value(budget: float) -> float | int:
+    return int(budget) if float(budget).is_integer() else budget
+
+
+def _visible_gpus() -> list[int]:
+    raw = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    return [int(x) for x in raw.split(",") if x.strip().isdigit()]
+
+
+def _final_in(folder: Path) -> protocol.Report | None:
+    """The last final report an attempt left in its folder (after a coordinator crash)."""
+    final = None
+    for name in ("events.jsonl", "stdout", "stderr"):
+        path = folder / name
+        if not path.is_file():
+            continue
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if name != "events.jsonl" and not line.startswith((protocol.PREFIX, protocol.AUPTIMIZER_PREFIX)):
+                continue
+            try:
+                report = protocol.parse_line(line)
+            except protocol.ProtocolError:
+                continue
+            if report is not None and report.kind == "final":
+                final = report
+    return final

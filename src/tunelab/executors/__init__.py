@@ -1,0 +1,20 @@
+"""Where jobs run: local processes, function workers, or the user (passive)."""
+
+from tunelab.executors._base import EXIT, REPORT, STARTED, Event, Executor, Launch
+from tunelab.executors.function import FunctionExecutor, function_ref
+from tunelab.executors.local import ScriptExecutor
+from tunelab.executors.passive import PassiveExecutor, write_result
+
+__all__ = [
+    "EXIT",
+    "REPORT",
+    "STARTED",
+    "Event",
+    "Executor",
+    "FunctionExecutor",
+    "Launch",
+    "PassiveExecutor",
+    "ScriptExecutor",
+    "function_ref",
+    "write_result",
+]

@@ -1,0 +1,249 @@
+"""Executors run jobs somewhere and stream their events back; they know nothing of search.
+
+The public methods of :class:`Executor` do the bookkeeping every executor shares: the
+job folder (``config.json``, ``events.jsonl``, ``stdout``, ``stderr``), reading reports,
+timeouts, and the stop sequence (stop file, SIGTERM after a grace period, SIGKILL).
+Subclasses implement ``_launch``, ``_exited`` and ``_signal``.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tunelab import _protocol as protocol
+
+STARTED, REPORT, EXIT = "started", "report", "exit"
+
+
+@dataclass
+class Launch:
+    """Everything needed to run one attempt of a job.
+
+    Attributes:
+        key: the attempt's id, naming it in events.
+        config: the job's configuration, written to ``config.json``.
+        folder: the attempt's own folder.
+        argv: the command (script executors); ``None`` for function executors.
+        cwd: working directory of the process.
+        env: extra environment variables (``CUDA_VISIBLE_DEVICES``, the user's ``env``).
+        timeout: seconds before the attempt is killed as hung.
+        labels: names of the extra values in ``#Auptimizer:v,x,y`` lines.
+    """
+
+    key: int
+    config: dict[str, Any]
+    folder: Path
+    argv: list[str] | None = None
+    cwd: str = "."
+    env: dict[str, str] = field(default_factory=dict)
+    timeout: float | None = None
+    labels: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Event:
+    """Something that happened to an attempt.
+
+    ``kind`` is ``started`` (with ``pid``), ``report`` (with ``report``) or ``exit``
+    (with ``error``: ``None`` for a clean exit, else the reason it failed).
+    """
+
+    key: int
+    kind: str
+    report: protocol.Report | None = None
+    error: str | None = None
+    pid: int | None = None
+    stopped: bool = False
+
+
+@dataclass
+class _Running:
+    launch: Launch
+    started: float
+    offsets: dict[str, int] = field(default_factory=dict)
+    partial: dict[str, str] = field(default_factory=dict)
+    stop_requested: float | None = None
+    signalled: int = 0
+    timed_out: bool = False
+    bad_report: str | None = None
+
+
+def _tail(path: Path, offset: int) -> tuple[bytes, int]:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read()
+    except FileNotFoundError:
+        return b"", offset
+    return data, offset + len(data)
+
+
+def log_tail(folder: Path, lines: int = 5) -> str:
+    """The last lines of an attempt's stderr (else stdout), for error messages."""
+    for name in ("stderr", "stdout"):
+        path = folder / name
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+            if text:
+                return " | ".join(text[-lines:])
+    return ""
+
+
+class Executor(abc.ABC):
+    """Runs attempts and reports what happens to them.
+
+    Args:
+        grace_period: seconds between the stop request and SIGTERM, and between SIGTERM
+            and SIGKILL.
+    """
+
+    def __init__(self, grace_period: float = 5.0) -> None:
+        self.grace_period = grace_period
+        self._running: dict[int, _Running] = {}
+        self._events: list[Event] = []
+
+    @property
+    def running(self) -> list[int]:
+        """Keys of the attempts still running."""
+        return list(self._running)
+
+    def submit(self, launch: Launch) -> None:
+        """Prepare the attempt's folder and start it."""
+        launch.folder.mkdir(parents=True, exist_ok=True)
+        (launch.folder / "config.json").write_text(json.dumps(launch.config, indent=1), encoding="utf-8")
+        launch.env = {
+            **launch.env,
+            protocol.ENV_CONFIG: str(launch.folder / "config.json"),
+            protocol.ENV_REPORT_FILE: str(launch.folder / "events.jsonl"),
+            protocol.ENV_STOP_FILE: str(launch.folder / "STOP"),
+        }
+        self._running[launch.key] = _Running(launch, time.monotonic())
+        pid = self._launch(launch)
+        self._events.append(Event(launch.key, STARTED, pid=pid))
+
+    def stop(self, key: int) -> None:
+        """Ask an attempt to stop: stop file now, SIGTERM and SIGKILL if it lingers."""
+        run = self._running.get(key)
+        if run is None or run.stop_requested is not None:
+            return
+        (run.launch.folder / "STOP").touch()
+        run.stop_requested = time.monotonic()
+
+    def poll(self, timeout: float = 0.0) -> list[Event]:
+        """Events since the last call, waiting up to ``timeout`` seconds for one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._scan()
+            if self._events or time.monotonic() >= deadline:
+                break
+            self._wait(min(deadline - time.monotonic(), 0.25))
+        events, self._events = self._events, []
+        return events
+
+    def shutdown(self) -> None:
+        """Stop every attempt now (SIGTERM, then SIGKILL) and release resources."""
+        for key in list(self._running):
+            self._signal(key, signal.SIGTERM)
+        end = time.monotonic() + min(self.grace_period, 3.0)
+        while self._running and time.monotonic() < end:
+            for key in list(self._running):
+                if self._exited(key) is not None:
+                    del self._running[key]
+            time.sleep(0.02)
+        for key in list(self._running):
+            self._signal(key, signal.SIGKILL)
+            del self._running[key]
+
+    def _scan(self) -> None:
+        now = time.monotonic()
+        for key, run in list(self._running.items()):
+            self._read_reports(run)
+            code = self._exited(key)
+            if code is not None:
+                self._read_reports(run)
+                del self._running[key]
+                self._events.append(Event(key, EXIT, error=self._exit_error(run, code),
+                                          stopped=run.stop_requested is not None))
+                continue
+            self._enforce(key, run, now)
+
+    def _enforce(self, key: int, run: _Running, now: float) -> None:
+        timeout = run.launch.timeout
+        if timeout and not run.timed_out and now - run.started > timeout:
+            run.timed_out = True
+            run.stop_requested = run.stop_requested or now - self.grace_period
+        if run.stop_requested is None:
+            return
+        waited = now - run.stop_requested
+        if run.signalled == 0 and (waited >= self.grace_period or run.timed_out):
+            self._signal(key, signal.SIGTERM)
+            run.signalled, run.stop_requested = 1, now
+        elif run.signalled == 1 and waited >= self.grace_period:
+            self._signal(key, signal.SIGKILL)
+            run.signalled = 2
+
+    def _exit_error(self, run: _Running, code: int | str) -> str | None:
+        if run.timed_out:
+            return f"timeout: killed after job_timeout={run.launch.timeout:g}s"
+        if isinstance(code, str):
+            return code
+        if code == 0 or run.stop_requested is not None:
+            return run.bad_report
+        reason = f"exit code {code}" if code > 0 else f"killed by signal {-code}"
+        tail = log_tail(run.launch.folder)
+        return f"{reason}: {tail}" if tail else reason
+
+    def _read_reports(self, run: _Running) -> None:
+        for name in ("events.jsonl", "stdout", "stderr"):
+            data, run.offsets[name] = _tail(run.launch.folder / name, run.offsets.get(name, 0))
+            if not data:
+                continue
+            text = run.partial.get(name, "") + data.decode("utf-8", errors="replace")
+            *lines, run.partial[name] = text.split("\n")
+            for line in lines:
+                self._parse(run, line, from_file=name == "events.jsonl")
+
+    def _parse(self, run: _Running, line: str, *, from_file: bool) -> None:
+        stripped = line.strip()
+        if not from_file and not stripped.startswith((protocol.PREFIX, protocol.AUPTIMIZER_PREFIX)):
+            return
+        try:
+            report = protocol.parse_line(stripped, run.launch.labels)
+        except protocol.ProtocolError as exc:
+            run.bad_report = f"bad report: {exc}"
+            return
+        if report is not None:
+            if report.value is not None and not math.isfinite(report.value) and report.kind == "intermediate":
+                return
+            self._events.append(Event(run.launch.key, REPORT, report=report))
+
+    def _wait(self, seconds: float) -> None:
+        time.sleep(max(seconds, 0.0) if seconds < 0.005 else min(seconds, 0.005))
+
+    @abc.abstractmethod
+    def _launch(self, launch: Launch) -> int | None:
+        """Start the attempt; return its process id when it has one."""
+
+    @abc.abstractmethod
+    def _exited(self, key: int) -> int | str | None:
+        """``None`` while running; else the exit code, or a failure reason string."""
+
+    @abc.abstractmethod
+    def _signal(self, key: int, sig: int) -> None:
+        """Send ``sig`` to the attempt (its whole process group)."""
+
+
+def kill_group(pid: int, sig: int) -> None:
+    """Signal the process group led by ``pid``; a gone group is not an error."""
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,232 @@
+"""Gaussian-process regression with MAP-fitted hyperparameters.
+
+The hyperparameters ``theta = [log l_1..log l_G, log amplitude, log noise]`` maximise the
+log marginal likelihood plus log-normal priors:
+
+* length scales: ``log l ~ N(sqrt2 + log(G)/2, sqrt3)``, a prior that grows with the
+  dimension so that, with few observations, the model stays smooth and does not chase
+  noise (Hvarfner et al., 2024, "Vanilla Bayesian optimization performs great in high
+  dimensions");
+* amplitude: ``log a ~ N(0, 1)``, since the targets are standardised;
+* noise: ``log s2 ~ N(log 1e-4, 2)``, favouring near-interpolation of deterministic
+  objectives while still letting noisy ones explain their scatter.
+
+The posterior mean is zero outside the data (the targets are centred).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg, optimize
+
+from tunelab.proposers._gp.kernel import column_scales, group_sq_dist, matern52, matern52_dr2, scaled_sq_dist
+
+MIN_NOISE = 1e-6
+_LOG_AMP_PRIOR = (0.0, 1.0)
+_LOG_NOISE_PRIOR = (float(np.log(1e-4)), 2.0)
+_LOG_LS_SD = float(np.sqrt(3.0))
+_LOG_LS_BOUNDS = (np.log(1e-2), np.log(1e3))
+
+
+def lengthscale_prior_mean(n_groups: int) -> float:
+    """Mean of the log length-scale prior for ``n_groups`` parameters."""
+    return float(np.sqrt(2.0) + 0.5 * np.log(max(n_groups, 1)))
+
+
+def default_theta(n_groups: int) -> np.ndarray:
+    """The prior's centre: a starting point for the fit."""
+    return np.concatenate([np.full(n_groups, lengthscale_prior_mean(n_groups)),
+                           [_LOG_AMP_PRIOR[0], _LOG_NOISE_PRIOR[0]]])
+
+
+def theta_bounds(n_groups: int) -> list[tuple[float, float]]:
+    """L-BFGS-B bounds on ``theta``."""
+    return [_LOG_LS_BOUNDS] * n_groups + [(np.log(1e-2), np.log(1e2)), (np.log(MIN_NOISE), np.log(1.0))]
+
+
+def _cholesky(k: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor, adding jitter when rounding makes ``k`` indefinite."""
+    jitter = 0.0
+    for _ in range(6):
+        try:
+            return linalg.cholesky(k + jitter * np.eye(len(k)), lower=True, check_finite=False)
+        except linalg.LinAlgError:
+            jitter = max(jitter * 10.0, 1e-8 * float(np.mean(np.diag(k))))
+    raise linalg.LinAlgError("kernel matrix is not positive definite even with jitter")
+
+
+def _log_prior(theta: np.ndarray, n_groups: int) -> tuple[float, np.ndarray]:
+    """Log prior density (up to a constant) and its gradient."""
+    means = np.concatenate([np.full(n_groups, lengthscale_prior_mean(n_groups)),
+                            [_LOG_AMP_PRIOR[0], _LOG_NOISE_PRIOR[0]]])
+    sds = np.concatenate([np.full(n_groups, _LOG_LS_SD), [_LOG_AMP_PRIOR[1], _LOG_NOISE_PRIOR[1]]])
+    z = (theta - means) / sds
+    return float(-0.5 * np.sum(z * z)), -z / sds
+
+
+def neg_log_posterior(theta: np.ndarray, d2: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Negative log marginal likelihood minus log prior, with its gradient.
+
+    Args:
+        theta: log length scales (one per group), log amplitude, log noise.
+        d2: per-group squared distances from :func:`group_sq_dist`.
+        y: standardised targets.
+    """
+    n_groups = len(d2)
+    inv_l2 = np.exp(-2.0 * theta[:n_groups])
+    amplitude, noise = np.exp(theta[n_groups]), np.exp(theta[n_groups + 1])
+    r2 = np.tensordot(inv_l2, d2, axes=1)
+    k_signal = matern52(r2, amplitude)
+    try:
+        chol = _cholesky(k_signal + noise * np.eye(len(y)))
+    except linalg.LinAlgError:
+        return 1e10, np.zeros_like(theta)
+    alpha = linalg.cho_solve((chol, True), y, check_finite=False)
+    k_inv = linalg.cho_solve((chol, True), np.eye(len(y)), check_finite=False)
+    nll = 0.5 * float(y @ alpha) + float(np.sum(np.log(np.diag(chol)))) + 0.5 * len(y) * np.log(2 * np.pi)
+    w = np.outer(alpha, alpha) - k_inv
+    wd = w * matern52_dr2(r2, amplitude)
+    grad = np.empty_like(theta)
+    grad[:n_groups] = np.tensordot(d2, wd, axes=([1, 2], [0, 1])) * inv_l2
+    grad[n_groups] = -0.5 * float(np.sum(w * k_signal))
+    grad[n_groups + 1] = -0.5 * float(np.trace(w)) * noise
+    log_prior, prior_grad = _log_prior(theta, n_groups)
+    return nll - log_prior, grad - prior_grad
+
+
+def fit_theta(x: np.ndarray, y: np.ndarray, groups: np.ndarray, n_groups: int,
+              starts: list[np.ndarray], maxiter: int = 150) -> tuple[np.ndarray, float]:
+    """MAP hyperparameters from L-BFGS-B restarted at each of ``starts``, and their negative log posterior."""
+    d2 = group_sq_dist(x, groups, n_groups)
+    bounds = theta_bounds(n_groups)
+    lows, highs = np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
+    best_theta, best_value = np.clip(starts[0], lows, highs), np.inf
+    for start in starts:
+        result = optimize.minimize(neg_log_posterior, np.clip(start, lows, highs), args=(d2, y), jac=True,
+                                   method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter})
+        if np.isfinite(result.fun) and result.fun < best_value:
+            best_theta, best_value = np.asarray(result.x), float(result.fun)
+    return best_theta, best_value
+
+
+@dataclass
+class Posterior:
+    """Posterior mean and standard deviation at some points, with gradients.
+
+    Attributes:
+        mean: ``(m,)`` posterior means.
+        std: ``(m,)`` posterior standard deviations (of the latent function).
+        dmean: ``(m, F)`` gradients of the mean, or None.
+        dstd: ``(m, F)`` gradients of the standard deviation, or None.
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+    dmean: np.ndarray | None = None
+    dstd: np.ndarray | None = None
+
+
+class GaussianProcess:
+    """A GP conditioned on ``(x, y)`` with fixed hyperparameters ``theta``.
+
+    Args:
+        x: ``(n, F)`` inputs (kernel features).
+        y: ``(n,)`` standardised targets.
+        theta: log length scales, log amplitude, log noise.
+        groups: length-scale index of every feature column.
+
+    Example:
+        >>> x = np.array([[0.1], [0.5], [0.9]]); y = np.array([-1.0, 0.5, 0.2])
+        >>> gp = GaussianProcess(x, y, default_theta(1), np.array([0]))
+        >>> bool(abs(gp.predict(x).mean[0] + 1.0) < 0.05)
+        True
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, theta: np.ndarray, groups: np.ndarray) -> None:
+        n_groups = len(theta) - 2
+        self.x, self.y, self.theta, self.groups = x, y, np.asarray(theta, dtype=float), groups
+        self.scales = column_scales(np.exp(self.theta[:n_groups]), groups)
+        self.amplitude = float(np.exp(self.theta[n_groups]))
+        self.noise = float(np.exp(self.theta[n_groups + 1]))
+        k = matern52(scaled_sq_dist(x, x, self.scales), self.amplitude) + self.noise * np.eye(len(x))
+        self._chol = _cholesky(k)
+        self._alpha = linalg.cho_solve((self._chol, True), y, check_finite=False)
+
+    def __repr__(self) -> str:
+        return (f"GaussianProcess(n={len(self.y)}, lengthscales={np.round(np.exp(self.theta[:-2]), 3).tolist()}, "
+                f"amplitude={self.amplitude:.3g}, noise={self.noise:.3g})")
+
+    def condition(self, x_new: np.ndarray, y_new: np.ndarray) -> GaussianProcess:
+        """A GP with the same hyperparameters and extra observations (for fantasies)."""
+        return GaussianProcess(np.vstack([self.x, x_new]), np.concatenate([self.y, y_new]), self.theta, self.groups)
+
+    def predict(self, xs: np.ndarray, gradient: bool = False) -> Posterior:
+        """Posterior at the rows of ``xs``; with ``gradient``, also d/dxs of mean and std."""
+        r2 = scaled_sq_dist(xs, self.x, self.scales)
+        k_star = matern52(r2, self.amplitude)
+        mean = k_star @ self._alpha
+        v = linalg.solve_triangular(self._chol, k_star.T, lower=True, check_finite=False)
+        var = np.maximum(self.amplitude - np.sum(v * v, axis=0), 1e-12 * self.amplitude)
+        std = np.sqrt(var)
+        if not gradient:
+            return Posterior(mean, std)
+        dk = matern52_dr2(r2, self.amplitude)
+        k_inv_k = linalg.solve_triangular(self._chol.T, v, lower=False, check_finite=False).T
+        dmean = self._weighted_diff(dk * self._alpha[None, :], xs)
+        dvar = -2.0 * self._weighted_diff(dk * k_inv_k, xs)
+        return Posterior(mean, std, dmean, dvar / (2.0 * std[:, None]))
+
+    def _weighted_diff(self, weights: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """``sum_i weights[m, i] * d r2(xs_m, x_i) / d xs_m``, shape ``(m, F)``."""
+        return 2.0 * (xs * weights.sum(1)[:, None] - weights @ self.x) / (self.scales ** 2)
+
+
+class OutputWarp:
+    """A monotone map of losses to standardised GP targets.
+
+    ``log(y - min + delta)`` with ``delta`` the distance from the minimum to the median
+    stretches the region near the best losses and compresses the heavy upper tail of
+    objectives such as Rosenbrock; the result is then standardised. Being monotone, it
+    keeps the order of losses, so improvement in the warped space is improvement.
+
+    Args:
+        losses: observed losses (finite).
+        log: apply the log warp; else only standardise.
+    """
+
+    def __init__(self, losses: np.ndarray, log: bool = True) -> None:
+        losses = np.asarray(losses, dtype=float)
+        self.log = log
+        self.low = float(np.min(losses))
+        spread = float(np.median(losses)) - self.low
+        scale = max(float(np.max(np.abs(losses))), 1.0)
+        self.delta = max(spread, 1e-9 * scale) if len(losses) > 1 else 1.0
+        warped = self._raw(losses)
+        self.center = float(np.mean(warped))
+        self.scale = float(np.std(warped)) or 1.0
+
+    def __repr__(self) -> str:
+        return f"OutputWarp(log={self.log}, low={self.low:.6g}, delta={self.delta:.3g})"
+
+    def _raw(self, losses: np.ndarray) -> np.ndarray:
+        if not self.log:
+            return losses
+        return np.log(np.maximum(losses - self.low, 0.0) + self.delta)
+
+    def __call__(self, losses: np.ndarray) -> np.ndarray:
+        """Standardised warped targets."""
+        return (self._raw(np.asarray(losses, dtype=float)) - self.center) / self.scale
+
+    def log_jacobian(self, losses: np.ndarray) -> float:
+        """``sum log |d warp / d loss|``: turns a likelihood of warped targets into one of losses.
+
+        Comparing GP evidence plus this term across warps picks the warp that explains
+        the losses themselves best (the Box-Cox argument).
+        """
+        losses = np.asarray(losses, dtype=float)
+        slope = np.full(len(losses), 1.0 / self.scale)
+        if self.log:
+            slope = slope / (np.maximum(losses - self.low, 0.0) + self.delta)
+        return float(np.sum(np.log(slope)))

@@ -1,0 +1,194 @@
+"""The ``gp`` proposer: Bayesian optimisation with a Gaussian process and log EI."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.stats import qmc
+
+from tunelab.proposers._base import JobView, Proposal, Proposer
+from tunelab.proposers._gp.acquisition import AcquisitionOptimizer, log_ei_function
+from tunelab.proposers._gp.encoding import UnitEncoder
+from tunelab.proposers._gp.model import GaussianProcess, OutputWarp, default_theta, fit_theta
+from tunelab.proposers._registry import register
+from tunelab.space import Config, Space
+
+BATCH_STRATEGIES = ("believer", "liar")
+_THETA_KEY = "gp_theta"
+_FIT_POINTS = 120
+_N_INCUMBENTS = 5
+
+
+def select_subset(numbers: np.ndarray, losses: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of at most ``cap`` observations: the best third, the most recent third, random others.
+
+    Keeps the model's cost bounded however long the history grows, while it still sees
+    the good region (best), where the search is now (recent) and the rest (random).
+    """
+    if len(losses) <= cap:
+        return np.arange(len(losses))
+    third = cap // 3
+    keep = set(np.argsort(losses, kind="stable")[:third].tolist())
+    keep |= set(np.argsort(-numbers, kind="stable")[:third].tolist())
+    rest = np.array(sorted(set(range(len(losses))) - keep), dtype=int)
+    keep |= set(rng.choice(rest, cap - len(keep), replace=False).tolist())
+    return np.array(sorted(keep), dtype=int)
+
+
+@register
+class GPProposer(Proposer):
+    """Gaussian-process Bayesian optimisation (Snoek et al., 2012) with log EI.
+
+    A Matérn-5/2 ARD GP on the unit-cube encoding of the space (choices one-hot with a
+    shared length scale; inactive conditional parameters at a fixed value), fitted by
+    MAP with dimension-scaled priors, on a log-warped standardised loss. The next config
+    maximises log expected improvement (Ament et al., 2023) from many starts; discrete
+    values are snapped before the acquisition is evaluated. The first ``n_initial``
+    configs come from a scrambled Sobol sequence.
+
+    Parallel proposals (``n > 1`` and jobs still running) use fantasies: each pending
+    config is added to the GP at its posterior mean (``believer``) or at the worst
+    observed loss (``liar``), which lowers the acquisition around it so the next
+    proposal goes elsewhere.
+
+    Failed jobs count as the worst loss seen, so the search steers away from them. The
+    fitted hyperparameters travel in each proposal's ``info`` and warm-start the next
+    fit, so a resumed search fits exactly as the uninterrupted one did.
+
+    Args:
+        space: the search space.
+        seed: the random seed.
+        n_initial: Sobol configs before the model is used (default ``min(10, dim + 2)``).
+        batch_strategy: ``believer`` or ``liar``.
+        max_points: most observations the GP is conditioned on (cost bound).
+
+    Example:
+        >>> from tunelab.space import Space, Float
+        >>> p = GPProposer(Space([Float("x", 0, 1)]), seed=0, n_initial=3)
+        >>> len(p.propose(2, running=[]))
+        2
+    """
+
+    name = "gp"
+
+    def __init__(self, space: Space, *, seed: int = 0, n_initial: int | None = None,
+                 batch_strategy: str = "believer", max_points: int = 300) -> None:
+        super().__init__(space, seed=seed)
+        self.encoder = UnitEncoder(space)
+        if n_initial is None:
+            n_initial = min(10, self.encoder.n_groups + 2)
+        if isinstance(n_initial, bool) or not isinstance(n_initial, int) or n_initial < 1:
+            raise ValueError(f"`n_initial` must be an integer >= 1, but got {n_initial!r}")
+        if batch_strategy not in BATCH_STRATEGIES:
+            raise ValueError(f"`batch_strategy` must be one of {list(BATCH_STRATEGIES)}, but got {batch_strategy!r}")
+        if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 20:
+            raise ValueError(f"`max_points` must be an integer >= 20, but got {max_points!r}")
+        self.n_initial, self.batch_strategy, self.max_points = n_initial, batch_strategy, max_points
+        self._finished: dict[int, tuple[Config, float]] = {}
+        self._failed: dict[int, Config] = {}
+        self._thetas: dict[int, list[float]] = {}
+        self._optimizer = AcquisitionOptimizer(self.encoder)
+
+    def on_job_started(self, job: JobView) -> None:
+        """Remember the hyperparameters the job's proposal was made with (warm start)."""
+        theta = job.info.get(_THETA_KEY)
+        if isinstance(theta, list) and len(theta) == self.encoder.n_groups + 2:
+            self._thetas[job.number] = [float(t) for t in theta]
+
+    def observe(self, job: JobView) -> None:
+        """Add a finished job to the data."""
+        if job.loss is not None and math.isfinite(job.loss):
+            self._finished[job.number] = (job.config, float(job.loss))
+
+    def on_job_failed(self, job: JobView) -> None:
+        """Keep a failed config; the model sees it at the worst loss seen."""
+        self._failed[job.number] = job.config
+
+    def propose(self, n: int, running: Sequence[JobView]) -> list[Proposal]:
+        out: list[Proposal] = []
+        while len(out) < n and (self.n_proposed + len(out) < self.n_initial or len(self._finished) < 2
+                                or self.encoder.n_groups == 0):
+            out.append(Proposal(self._design_point(self.n_proposed + len(out))))
+        if len(out) < n:
+            out.extend(self._model_proposals(n - len(out), [*running, *(JobView(-1, p.config) for p in out)]))
+        return out
+
+    def _design_point(self, index: int) -> Config:
+        """Point ``index`` of the seed's scrambled Sobol sequence, decoded."""
+        dim = max(self.encoder.dim, 1)
+        engine = qmc.Sobol(dim, scramble=True, rng=np.random.default_rng([self.seed, 7919]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            points = engine.random_base2(max(int(math.ceil(math.log2(index + 1))), 0))
+        return self.encoder.decode(self.encoder.snap(points[index:index + 1, : self.encoder.dim])[0])
+
+    def _training_data(self) -> tuple[np.ndarray, np.ndarray]:
+        """``Z`` rows and losses of the (capped) history; failures at the worst loss."""
+        numbers = sorted(self._finished)
+        configs = [self._finished[k][0] for k in numbers]
+        losses = [self._finished[k][1] for k in numbers]
+        worst = max(losses)
+        for k in sorted(self._failed):
+            numbers.append(k)
+            configs.append(self._failed[k])
+            losses.append(worst)
+        number_arr, loss_arr = np.array(numbers), np.array(losses)
+        keep = select_subset(number_arr, loss_arr, self.max_points, self.rng(1))
+        return self.encoder.encode([configs[i] for i in keep]), loss_arr[keep]
+
+    def _fit(self, x: np.ndarray, losses: np.ndarray) -> tuple[OutputWarp, np.ndarray]:
+        """The output warp and MAP hyperparameters that best explain the losses.
+
+        Both warps (log and none) are fitted; the one with the higher posterior density
+        of the raw losses wins. Fits start from the latest proposal's hyperparameters
+        and from the prior's centre, on at most ``_FIT_POINTS`` observations.
+        """
+        starts = [default_theta(self.encoder.n_groups)]
+        if self._thetas:
+            starts.insert(0, np.array(self._thetas[max(self._thetas)]))
+        idx = np.arange(len(losses))
+        if len(losses) > _FIT_POINTS:
+            idx = np.sort(self.rng(2).choice(len(losses), _FIT_POINTS, replace=False))
+            idx = np.union1d(idx, np.argsort(losses, kind="stable")[:10])
+        best: tuple[float, OutputWarp, np.ndarray] | None = None
+        for log in (True, False):
+            warp = OutputWarp(losses, log=log)
+            theta, value = fit_theta(x[idx], warp(losses[idx]), self.encoder.groups, self.encoder.n_groups, starts)
+            score = value - warp.log_jacobian(losses[idx])
+            if best is None or score < best[0]:
+                best = (score, warp, theta)
+        return best[1], best[2]
+
+    def _model_proposals(self, n: int, pending: Sequence[JobView]) -> list[Proposal]:
+        """``n`` configs maximising log EI, with fantasies at the pending configs."""
+        z, losses = self._training_data()
+        x = self.encoder.features(z)
+        warp, theta = self._fit(x, losses)
+        y = warp(losses)
+        gp = GaussianProcess(x, y, theta, self.encoder.groups)
+        best = float(np.min(y))
+        incumbents = z[np.argsort(y, kind="stable")[:_N_INCUMBENTS]]
+        pending_z = self.encoder.snap(self.encoder.encode([job.config for job in pending]))
+        seen = np.vstack([z, pending_z])
+        gp = self._fantasize(gp, pending_z, float(np.max(y)))
+        out = []
+        for i in range(n):
+            rng = self.rng(100 + i)
+            chosen = self._optimizer.maximize(log_ei_function(gp, self.encoder, best), incumbents, seen, rng)
+            config = self.encoder.decode(chosen) if chosen is not None else self.space.sample(rng)
+            out.append(Proposal(config, info={_THETA_KEY: [float(t) for t in theta]}))
+            chosen_z = self.encoder.snap(self.encoder.encode([config]))
+            seen = np.vstack([seen, chosen_z])
+            gp = self._fantasize(gp, chosen_z, float(np.max(y)))
+        return out
+
+    def _fantasize(self, gp: GaussianProcess, z: np.ndarray, worst: float) -> GaussianProcess:
+        """The GP conditioned on pending points at its mean (believer) or the worst loss (liar)."""
+        if not len(z):
+            return gp
+        x = self.encoder.features(z)
+        values = gp.predict(x).mean if self.batch_strategy == "believer" else np.full(len(z), worst)
+        return gp.condition(x, values)

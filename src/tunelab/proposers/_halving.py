@@ -1,0 +1,212 @@
+"""Shared pieces of the successive-halving family: budgets, the synchronous bracket
+core, option checks, and the proposer that draws new configurations.
+
+Everything here but :class:`ConfigSource` is pure: no I/O, no clock, no global RNG.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from tunelab.proposers._base import FINISHED, JobView, Proposal, Proposer
+from tunelab.space import Config, Space
+
+FAILED_LOSS = math.inf
+
+
+def check_eta(eta: Any) -> float:
+    """``eta`` as a number > 1 (the ratio between budgets and the fraction kept)."""
+    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not eta > 1:
+        raise ValueError(f"`eta` must be a number > 1, but got {eta!r}")
+    return float(eta)
+
+
+def check_budgets(min_budget: Any, max_budget: Any) -> tuple[float, float]:
+    """The budget bounds, checked: positive numbers with ``min_budget < max_budget``."""
+    for label, value in (("min_budget", min_budget), ("max_budget", max_budget)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"`{label}` must be a positive number, but got {value!r}")
+    if not min_budget < max_budget:
+        raise ValueError(f"`min_budget < max_budget` must hold, but got ({min_budget}, {max_budget})")
+    return min_budget, max_budget
+
+
+def rung_budgets(min_budget: float, max_budget: float, eta: float) -> list[float]:
+    """Budgets ``max_budget * eta**-k`` not below ``min_budget``, ascending.
+
+    Integers when both bounds are integers (epochs), so a rung never asks for 2.7 epochs.
+
+    Example:
+        >>> rung_budgets(1, 81, 3)
+        [1, 3, 9, 27, 81]
+    """
+    count = int(math.floor(math.log(max_budget / min_budget) / math.log(eta) + 1e-9)) + 1
+    raw = [max_budget * eta ** -(count - 1 - k) for k in range(count)]
+    if isinstance(min_budget, int) and isinstance(max_budget, int):
+        return list(dict.fromkeys(max(min_budget, round(b)) for b in raw))
+    return raw
+
+
+def hyperband_sizes(n_budgets: int, eta: float, skip_last: int = 0) -> list[list[int]]:
+    """Rung sizes of every Hyperband bracket, most exploratory first (Li et al., 2018).
+
+    Bracket ``s`` (from ``s_max = n_budgets - 1`` down to 0) starts
+    ``ceil((s_max + 1) / (s + 1) * eta**s)`` configs and keeps ``floor(n * eta**-i)`` at
+    its rung ``i``; ``skip_last`` drops the last rung of each bracket (Auptimizer).
+
+    Example:
+        >>> hyperband_sizes(5, 3)
+        [[81, 27, 9, 3, 1], [34, 11, 3, 1], [15, 5, 1], [8, 2], [5]]
+    """
+    s_max = n_budgets - 1
+    out = []
+    for s in range(s_max, -1, -1):
+        n = math.ceil((s_max + 1) / (s + 1) * eta**s - 1e-9)
+        sizes = [int(math.floor(n * eta**-i + 1e-9)) for i in range(s + 1)]
+        out.append(sizes[:len(sizes) - skip_last] if skip_last else sizes)
+    return out
+
+
+class Bracket:
+    """Synchronous successive halving over fixed rung sizes (one Hyperband bracket).
+
+    Rung ``i`` holds ``sizes[i]`` configs; when every member of rung ``i`` has a result,
+    its best ``sizes[i + 1]`` (failed members never) move up to rung ``i + 1``.
+    Members are config ids; a loss of None means the job is still running.
+
+    Args:
+        index: the bracket's number in the run (0, 1, ...).
+        sizes: configs per rung.
+        budgets: the budget of each rung.
+
+    Example:
+        >>> b = Bracket(0, [3, 1], [1, 3])
+        >>> b.runnable()
+        [(0, None), (0, None), (0, None)]
+        >>> for cid, loss in (("a", 0.3), ("b", 0.1), ("c", 0.2)):
+        ...     b.add(0, cid); b.record(0, cid, loss)
+        >>> b.runnable()
+        [(1, 'b')]
+    """
+
+    def __init__(self, index: int, sizes: Sequence[int], budgets: Sequence[float]) -> None:
+        self.index = index
+        self.sizes = list(sizes)
+        self.budgets = list(budgets)
+        self.rungs: list[dict[str, float | None]] = [{} for _ in sizes]
+
+    def add(self, rung: int, cid: str) -> None:
+        """A job of config ``cid`` started (or was proposed) at ``rung``."""
+        self.rungs[rung].setdefault(cid, None)
+
+    def record(self, rung: int, cid: str, loss: float) -> None:
+        """The job of ``cid`` at ``rung`` ended with ``loss`` (``inf`` when it failed)."""
+        self.rungs[rung][cid] = loss
+
+    def _complete(self, rung: int) -> bool:
+        members = self.rungs[rung]
+        return len(members) >= self._target(rung) and all(v is not None for v in members.values())
+
+    def _target(self, rung: int) -> int:
+        """Configs rung ``rung`` will hold: its size, fewer if too few survived below."""
+        if rung == 0:
+            return self.sizes[0]
+        survivors = sum(v is not None and v < FAILED_LOSS for v in self.rungs[rung - 1].values())
+        return min(self.sizes[rung], survivors)
+
+    def _ranked(self, rung: int) -> list[str]:
+        """Members with a finite loss, best first (ties by id, for determinism)."""
+        done = [(v, cid) for cid, v in self.rungs[rung].items() if v is not None and v < FAILED_LOSS]
+        return [cid for _, cid in sorted(done)]
+
+    def runnable(self) -> list[tuple[int, str | None]]:
+        """Work that can start now: ``(0, None)`` per missing new config, ``(rung, cid)``
+        per promotion, best first."""
+        work: list[tuple[int, str | None]] = [(0, None)] * (self.sizes[0] - len(self.rungs[0]))
+        for rung in range(1, len(self.sizes)):
+            if not self._complete(rung - 1):
+                break
+            chosen = self._ranked(rung - 1)[:self._target(rung)]
+            work += [(rung, cid) for cid in chosen if cid not in self.rungs[rung]]
+        return work
+
+    @property
+    def done(self) -> bool:
+        """True when the last rung with any members to come has all its results."""
+        for rung in range(len(self.sizes)):
+            if not self._complete(rung):
+                return False
+            if rung + 1 < len(self.sizes) and self._target(rung + 1) == 0:
+                return True
+        return True
+
+    def best(self) -> tuple[str, float] | None:
+        """The best config of the highest rung with a finite result, with its loss."""
+        for rung in range(len(self.sizes) - 1, -1, -1):
+            ranked = self._ranked(rung)
+            if ranked:
+                return ranked[0], float(self.rungs[rung][ranked[0]])  # type: ignore[arg-type]
+        return None
+
+    def __repr__(self) -> str:
+        rows = []
+        for i, members in enumerate(self.rungs):
+            shown = ", ".join(f"{cid}={'…' if v is None else f'{v:.4g}'}" for cid, v in members.items())
+            rows.append(f"  rung {i} budget={self.budgets[i]} {len(members)}/{self.sizes[i]}: {shown}")
+        return f"Bracket({self.index}, done={self.done})\n" + "\n".join(rows)
+
+
+class ConfigSource:
+    """Draws new configurations from any registered proposer (random, tpe, ...).
+
+    A model-based sampler learns from the results at the largest budget holding at
+    least ``len(space) + 1`` of them (the lowest budget before that), like BOHB's choice
+    of model budget. It is rebuilt from those results whenever that budget changes and
+    is otherwise told new results incrementally, so its cost stays that of the sampler.
+
+    Args:
+        name: the sampler's registry name.
+        space: the search space.
+        seed: the seed of the search.
+        options: the sampler's options.
+    """
+
+    def __init__(self, name: str, space: Space, seed: int, options: dict[str, Any] | None = None) -> None:
+        from tunelab.proposers._registry import create
+
+        self._make = lambda: create(name, space, seed=seed, options_=dict(options or {}))
+        self.name = name
+        self.min_points = len(space) + 1
+        self.sampler: Proposer = self._make()
+        self._budget: float | None = None
+        self._fed: list[int] = []
+
+    def _sync(self, results: dict[float, list[JobView]]) -> None:
+        """Tell the sampler the results at the model budget it has not seen yet."""
+        if not results:
+            return
+        enough = [b for b, jobs in results.items() if len(jobs) >= self.min_points]
+        budget = max(enough) if enough else min(results)
+        fed = set(self._fed)
+        fresh = sorted((j for j in results[budget] if j.number not in fed), key=lambda j: j.number)
+        if budget != self._budget or (fresh and self._fed and fresh[0].number < self._fed[-1]):
+            self.sampler, self._budget, self._fed = self._make(), budget, []
+            fresh = sorted(results[budget], key=lambda j: j.number)
+        for job in fresh:
+            view = JobView(len(self._fed), dict(job.config), FINISHED, job.loss, budget)
+            self.sampler.on_job_started(view)
+            self.sampler.observe(view)
+            self._fed.append(job.number)
+
+    def draw(self, count: int, n_drawn: int, results: dict[float, list[JobView]],
+             running: Sequence[JobView]) -> list[Config]:
+        """Up to ``count`` new configs; ``n_drawn`` (configs drawn so far) seeds them."""
+        self._sync(results)
+        out: list[Config] = []
+        for i in range(count):
+            self.sampler.n_proposed = n_drawn + i
+            fresh: Iterable[Proposal] = self.sampler.propose(1, running)
+            out += [p.config for p in fresh]
+        return out[:count]

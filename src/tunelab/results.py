@@ -1,0 +1,137 @@
+"""Read-only views of a stored experiment: the best job, tables, JSON and DataFrames."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tunelab import storage as st
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _clean(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def job_dict(job: st.Job) -> dict[str, Any]:
+    """One job in the documented ``show --json`` form."""
+    return {
+        "id": job.id,
+        "number": job.number,
+        "status": job.status,
+        "config": job.config,
+        "result": _clean(job.value),
+        "extra_results": job.extra,
+        "intermediate": [[step, value] for step, value in job.intermediate],
+        "budget": job.budget,
+        "error": job.error,
+        "info": job.info,
+        "attempts": [
+            {"number": a.number, "status": a.status, "error": a.error, "resource": a.resource,
+             "started": a.started, "ended": a.ended, "folder": a.folder}
+            for a in job.attempts
+        ],
+    }
+
+
+@dataclass
+class ExperimentResult:
+    """An experiment and its jobs, as stored.
+
+    Example:
+        >>> # result = tunelab.api.run(spec); result.best["config"]; result.dataframe()
+    """
+
+    experiment: st.Experiment
+    jobs: list[st.Job]
+
+    @classmethod
+    def load(cls, storage: st.Storage, ref: str | int) -> ExperimentResult:
+        """Read experiment ``ref`` (name or id) from ``storage``."""
+        experiment = storage.experiment(ref)
+        return cls(experiment, storage.jobs(experiment.id))
+
+    @property
+    def search_jobs(self) -> list[st.Job]:
+        """Jobs of the search itself (without the final save-model run)."""
+        return [j for j in self.jobs if not j.info.get("save_model")]
+
+    @property
+    def best_job(self) -> st.Job | None:
+        """The finished job with the best value for the experiment's target."""
+        sign = -1.0 if self.experiment.spec.get("target") == "max" else 1.0
+        finished = [j for j in self.search_jobs if j.status == st.FINISHED and j.value is not None]
+        return min(finished, key=lambda j: sign * j.value) if finished else None
+
+    @property
+    def best(self) -> dict[str, Any] | None:
+        """``{"job_id", "config", "result", "extra_results"}`` of the best job, or None."""
+        job = self.best_job
+        if job is None:
+            return None
+        return {"job_id": job.id, "config": job.config, "result": job.value, "extra_results": job.extra}
+
+    @property
+    def model_dir(self) -> str | None:
+        """Folder of the saved best model, when ``save_model`` ran."""
+        saved = [j for j in self.jobs if j.info.get("save_model") and j.status == st.FINISHED]
+        return saved[-1].info.get("model_dir") if saved else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented machine form of ``tunelab show --json``."""
+        e = self.experiment
+        return {
+            "experiment": {"id": e.id, "name": e.name, "status": e.status, "message": e.message,
+                           "seed": e.seed, "created": e.created, "updated": e.updated, "spec": e.spec},
+            "best": self.best,
+            "model_dir": self.model_dir,
+            "jobs": [job_dict(j) for j in self.jobs],
+        }
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One flat dict per job: ids, status, value, parameters, extra results, timing."""
+        names = [p["name"] for p in self.experiment.spec.get("parameter_config", [])]
+        labels = sorted({k for j in self.jobs for k in j.extra})
+        rows = []
+        for job in self.jobs:
+            first = job.attempts[0].started if job.attempts else None
+            last = job.attempts[-1].ended if job.attempts else None
+            row: dict[str, Any] = {"job_id": job.id, "number": job.number, "status": job.status,
+                                   "value": _clean(job.value), "budget": job.budget}
+            row.update({name: job.config.get(name) for name in names})
+            row.update({k: job.config[k] for k in job.config if k not in names})
+            row.update({label: job.extra.get(label) for label in labels})
+            row.update({"attempts": len(job.attempts), "started": first, "ended": last,
+                        "duration": (last - first) if first and last else None, "error": job.error})
+            rows.append(row)
+        return rows
+
+    def dataframe(self) -> pd.DataFrame:
+        """The jobs as a pandas DataFrame (one row per job), with intermediate values as lists."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.rows())
+        if len(frame):
+            frame["intermediate"] = [[list(p) for p in j.intermediate] for j in self.jobs]
+        return frame
+
+    def to_csv(self) -> str:
+        """The jobs as CSV text (``rows()``)."""
+        rows = self.rows()
+        out = io.StringIO()
+        if rows:
+            fields = list(dict.fromkeys(k for r in rows for k in r))
+            writer = csv.DictWriter(out, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+        return out.getvalue()
+
+    def to_json(self) -> str:
+        """The documented JSON form, as text."""
+        return json.dumps(self.to_dict(), indent=2, default=str)

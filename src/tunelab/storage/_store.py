@@ -1,0 +1,293 @@
+"""Storage of experiments, jobs, attempts and results through SQLAlchemy Core.
+
+The engine is the only writer while an experiment runs; every write is one small
+transaction, committed before the engine acts on it. JSON columns are text, so the same
+schema works on SQLite, PostgreSQL and MySQL.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, func, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+
+from tunelab.exceptions import StorageError, UserError
+from tunelab.storage import _schema as s
+
+STORAGE_ENV = "TUNELAB_STORAGE"
+"""Environment variable naming the storage URL when ``--storage`` is not given."""
+
+PENDING, RUNNING, FINISHED, FAILED, STOPPED, CANCELLED = (
+    "pending", "running", "finished", "failed", "stopped", "cancelled")
+TERMINAL = (FINISHED, FAILED, STOPPED, CANCELLED)
+
+
+def default_url(cwd: Path | None = None) -> str:
+    """The storage URL: ``$TUNELAB_STORAGE``, else ``.tunelab/tunelab.db`` in ``cwd``."""
+    if os.environ.get(STORAGE_ENV):
+        return os.environ[STORAGE_ENV]
+    folder = (cwd or Path.cwd()) / ".tunelab"
+    return f"sqlite:///{folder / 'tunelab.db'}"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+@dataclass
+class Attempt:
+    """One run of a job."""
+
+    id: int
+    number: int
+    status: str
+    resource: dict[str, Any]
+    folder: str | None
+    pid: int | None
+    started: float
+    ended: float | None
+    error: str | None
+
+
+@dataclass
+class Job:
+    """One configuration run by the user's code, with its result and history."""
+
+    id: int
+    experiment_id: int
+    number: int
+    config: dict[str, Any]
+    budget: float | None
+    status: str
+    value: float | None
+    extra: dict[str, float]
+    info: dict[str, Any]
+    error: str | None
+    created: float
+    ended: float | None
+    attempts: list[Attempt] = field(default_factory=list)
+    intermediate: list[tuple[int, float]] = field(default_factory=list)
+
+
+@dataclass
+class Experiment:
+    """A stored experiment."""
+
+    id: int
+    name: str
+    status: str
+    spec: dict[str, Any]
+    seed: int
+    created: float
+    updated: float
+    message: str | None
+
+
+class Storage:
+    """A tunelab database at ``url`` (``sqlite:///path``, ``postgresql+psycopg://...``).
+
+    Raises:
+        StorageError: the URL is malformed, the server unreachable, or the schema is
+            from another tunelab version.
+    """
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_url()
+        self.engine = self._connect(self.url)
+        self._check_schema()
+
+    @staticmethod
+    def _connect(url: str) -> Engine:
+        try:
+            if url.startswith("sqlite:///"):
+                path = Path(url[len("sqlite:///"):])
+                if str(path) not in ("", ":memory:"):
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                engine = create_engine(url, connect_args={"timeout": 30})
+                event.listen(engine, "connect", _sqlite_pragmas)
+                return engine
+            return create_engine(url, pool_pre_ping=True)
+        except (ArgumentError, ModuleNotFoundError) as exc:
+            raise StorageError(f"--storage: cannot use {url!r} ({exc}); give a URL like "
+                               f"sqlite:///path/to/db or postgresql+psycopg://user@host/db") from None
+
+    def _check_schema(self) -> None:
+        try:
+            s.metadata.create_all(self.engine)
+            with self.engine.begin() as conn:
+                row = conn.execute(select(s.meta.c.value).where(s.meta.c.key == "schema_version")).first()
+                if row is None:
+                    conn.execute(insert(s.meta).values(key="schema_version", value=str(s.SCHEMA_VERSION)))
+                elif int(row[0]) != s.SCHEMA_VERSION:
+                    raise StorageError(f"storage schema is v{row[0]}, this tunelab needs v{s.SCHEMA_VERSION}: "
+                                       f"run `tunelab storage upgrade --storage {self.url}`")
+        except OperationalError as exc:
+            first = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+            raise StorageError(f"--storage: cannot open {self.url!r}: {first}") from None
+        except IntegrityError:
+            self._check_schema()
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.engine.dispose()
+
+    # Experiments -------------------------------------------------------------------
+    def create_experiment(self, name: str, spec: dict[str, Any], seed: int) -> Experiment:
+        """Record a new experiment.
+
+        Raises:
+            UserError: the name is taken.
+        """
+        now = time.time()
+        try:
+            with self.engine.begin() as conn:
+                result = conn.execute(insert(s.experiments).values(
+                    name=name, status=RUNNING, spec=_json(spec), seed=seed, created=now, updated=now))
+                new_id = result.inserted_primary_key[0]
+        except IntegrityError:
+            raise UserError(f"name: an experiment called {name!r} exists; run `tunelab resume {name}` "
+                            f"to continue it, or choose another name") from None
+        return self.experiment(new_id)
+
+    def experiment(self, ref: str | int) -> Experiment:
+        """The experiment with this id or name.
+
+        Raises:
+            StorageError: no such experiment.
+        """
+        table = s.experiments
+        with self.engine.connect() as conn:
+            row = None
+            if isinstance(ref, int) or str(ref).isdigit():
+                row = conn.execute(select(table).where(table.c.id == int(ref))).first()
+            if row is None:
+                row = conn.execute(select(table).where(table.c.name == str(ref))).first()
+        if row is None:
+            raise StorageError(f"experiment {ref!r} not found in {self.url}; `tunelab ls` lists them")
+        return Experiment(row.id, row.name, row.status, json.loads(row.spec), row.seed,
+                          row.created, row.updated, row.message)
+
+    def experiments(self) -> list[Experiment]:
+        """Every experiment, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(s.experiments).order_by(s.experiments.c.id)).all()
+        return [Experiment(r.id, r.name, r.status, json.loads(r.spec), r.seed, r.created, r.updated, r.message)
+                for r in rows]
+
+    def set_experiment_status(self, experiment_id: int, status: str, message: str | None = None) -> None:
+        """Record the experiment's status and a message (why it stopped)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(s.experiments).where(s.experiments.c.id == experiment_id)
+                         .values(status=status, message=message, updated=time.time()))
+
+    def job_counts(self, experiment_id: int) -> dict[str, int]:
+        """Number of jobs per status."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(s.jobs.c.status, func.count()).where(s.jobs.c.experiment_id == experiment_id)
+                                .group_by(s.jobs.c.status)).all()
+        return {status: count for status, count in rows}
+
+    # Jobs --------------------------------------------------------------------------
+    def add_job(self, experiment_id: int, number: int, config: dict[str, Any], budget: float | None,
+                info: dict[str, Any]) -> int:
+        """Record a pending job and return its id."""
+        with self.engine.begin() as conn:
+            result = conn.execute(insert(s.jobs).values(
+                experiment_id=experiment_id, number=number, config=_json(config), budget=budget,
+                status=PENDING, extra="{}", info=_json(info), created=time.time()))
+            return int(result.inserted_primary_key[0])
+
+    def start_attempt(self, job_id: int, number: int, resource: dict[str, Any], folder: str) -> int:
+        """Mark the job running and record a new attempt; return the attempt id."""
+        with self.engine.begin() as conn:
+            conn.execute(update(s.jobs).where(s.jobs.c.id == job_id).values(status=RUNNING, error=None))
+            result = conn.execute(insert(s.attempts).values(
+                job_id=job_id, number=number, status=RUNNING, resource=_json(resource), folder=folder,
+                started=time.time()))
+            return int(result.inserted_primary_key[0])
+
+    def set_attempt_pid(self, attempt_id: int, pid: int | None) -> None:
+        """Remember the attempt's process id (to clean up after a coordinator crash)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(s.attempts).where(s.attempts.c.id == attempt_id).values(pid=pid))
+
+    def add_intermediate(self, job_id: int, step: int, value: float) -> None:
+        """Record one intermediate value."""
+        with self.engine.begin() as conn:
+            conn.execute(insert(s.intermediate).values(job_id=job_id, step=step, value=value, time=time.time()))
+
+    def end_attempt(self, job_id: int, attempt_id: int, *, job_status: str, attempt_status: str,
+                    value: float | None = None, extra: dict[str, float] | None = None,
+                    error: str | None = None) -> None:
+        """Record how an attempt ended and the job's resulting state, in one transaction."""
+        now = time.time()
+        values: dict[str, Any] = {"status": job_status, "error": error}
+        if job_status in TERMINAL:
+            values["ended"] = now
+        if value is not None:
+            values["value"] = _finite_or_none(value)
+        if extra:
+            values["extra"] = _json(extra)
+        with self.engine.begin() as conn:
+            conn.execute(update(s.attempts).where(s.attempts.c.id == attempt_id)
+                         .values(status=attempt_status, ended=now, error=error))
+            conn.execute(update(s.jobs).where(s.jobs.c.id == job_id).values(**values))
+
+    def set_job(self, job_id: int, **values: Any) -> None:
+        """Update plain job columns (``status``, ``error``, ``value``)."""
+        if "extra" in values:
+            values["extra"] = _json(values["extra"])
+        with self.engine.begin() as conn:
+            conn.execute(update(s.jobs).where(s.jobs.c.id == job_id).values(**values))
+
+    def jobs(self, experiment_id: int, *, details: bool = True) -> list[Job]:
+        """Every job of the experiment in proposal order, with attempts and intermediate values."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(s.jobs).where(s.jobs.c.experiment_id == experiment_id)
+                                .order_by(s.jobs.c.number)).all()
+            jobs = {r.id: Job(r.id, r.experiment_id, r.number, json.loads(r.config), r.budget, r.status, r.value,
+                              json.loads(r.extra or "{}"), json.loads(r.info or "{}"), r.error, r.created, r.ended)
+                    for r in rows}
+            if details and jobs:
+                job_ids = select(s.jobs.c.id).where(s.jobs.c.experiment_id == experiment_id)
+                for a in conn.execute(select(s.attempts).where(s.attempts.c.job_id.in_(job_ids))
+                                      .order_by(s.attempts.c.job_id, s.attempts.c.number)):
+                    jobs[a.job_id].attempts.append(Attempt(a.id, a.number, a.status, json.loads(a.resource),
+                                                           a.folder, a.pid, a.started, a.ended, a.error))
+                for i in conn.execute(select(s.intermediate).where(s.intermediate.c.job_id.in_(job_ids))
+                                      .order_by(s.intermediate.c.job_id, s.intermediate.c.step,
+                                                s.intermediate.c.id)):
+                    jobs[i.job_id].intermediate.append((i.step, i.value))
+        return list(jobs.values())
+
+    def job(self, job_id: int) -> Job:
+        """One job by id.
+
+        Raises:
+            StorageError: no such job.
+        """
+        with self.engine.connect() as conn:
+            row = conn.execute(select(s.jobs.c.experiment_id).where(s.jobs.c.id == job_id)).first()
+        if row is None:
+            raise StorageError(f"job {job_id} not found in {self.url}; `tunelab show EXP` lists the jobs")
+        return next(j for j in self.jobs(row[0]) if j.id == job_id)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
