@@ -36,7 +36,7 @@ def main() -> None:
     """Entry point of the ``tunelab`` command."""
     _optional_groups()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except UserError as exc:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)
@@ -55,3 +55,4 @@ def main() -> None:
             exc.show()
             sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
         raise
+    sys.exit(code if isinstance(code, int) else 0)

@@ -11,8 +11,6 @@ from typing import Annotated, Any
 import typer
 
 from tunelab.exceptions import UserError
-from tunelab.loader import load_experiment
-from tunelab.spec import parse_spec
 
 app = typer.Typer()
 
@@ -89,6 +87,8 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write an experiment file, asking for whatever the flags do not give."""
+    from tunelab.spec import parse_spec
+
     interactive = sys.stdin.isatty()
     if output.exists() and not force:
         raise UserError(f"--output: {str(output)!r} exists; pass --force to overwrite it or choose another path")
@@ -119,6 +119,8 @@ def init(
 @app.command()
 def validate(experiment: Annotated[Path, typer.Argument(help="Experiment file to check.")]) -> None:
     """Check an experiment file; print every problem, one line each (exit code 2)."""
+    from tunelab.loader import load_experiment
+
     spec = load_experiment(experiment)
     typer.echo(f"{experiment}: valid ({spec.proposer}, {len(spec.parameter_config)} parameters, "
                f"n_samples={spec.n_samples}, n_parallel={spec.n_parallel})")

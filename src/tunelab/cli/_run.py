@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tunelab import api
 from tunelab.cli._common import StorageOption, open_storage
 from tunelab.cli._progress import Progress
-from tunelab.loader import load_experiment
-from tunelab.spec import parse_spec, resolve_paths
+from tunelab.results import ExperimentResult
+
+if TYPE_CHECKING:
+    from tunelab.engine import Outcome
 
 app = typer.Typer()
 
 
-def _finish(storage_url: str | None, name: str, outcome: api.Outcome) -> None:
+def _finish(storage_url: str | None, name: str, outcome: Outcome) -> None:
     store = open_storage(storage_url)
     try:
-        result = api.ExperimentResult.load(store, name)
+        result = ExperimentResult.load(store, name)
     finally:
         store.close()
     typer.echo(outcome.message)
@@ -34,6 +35,8 @@ def _finish(storage_url: str | None, name: str, outcome: api.Outcome) -> None:
 
 
 def _execute(storage_url: str | None, name: str, live: bool | None) -> None:
+    from tunelab import api
+
     store = open_storage(storage_url)
     try:
         with Progress(live) as progress:
@@ -55,6 +58,10 @@ def run(
     live: Annotated[bool | None, typer.Option("--live/--plain", help="Live display or plain lines.")] = None,
 ) -> None:
     """Run an experiment file to its end (Ctrl-C stops cleanly; `tunelab resume` goes on)."""
+    from tunelab import api
+    from tunelab.loader import load_experiment
+    from tunelab.spec import parse_spec, resolve_paths
+
     spec = load_experiment(experiment)
     overrides = {k: v for k, v in {"name": name, "proposer": proposer, "n_samples": n_samples,
                                    "n_parallel": n_parallel, "random_seed": seed}.items() if v is not None}

@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import enum
 import sys
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from tunelab.cli._common import StorageOption, open_storage
 from tunelab.exceptions import UserError
 
 _AFTER_SCRIPT = {"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False}
@@ -39,39 +41,51 @@ def _script_path(script: str, workdir: Path) -> str:
                         "run tunelab sweep from a folder that contains it") from None
 
 
+class Target(str, enum.Enum):
+    """Direction of the objective."""
+
+    min = "min"
+    max = "max"
+
+
 def sweep(
     ctx: typer.Context,
     script: Annotated[str, typer.Argument(help="The training script; arguments after it go to the script.")],
     hyperparam: Annotated[list[str], typer.Option("--hyperparam", "-hp", help="name=values, Studio.ml's grammar; repeat for each variable.")],
     optimizer: Annotated[str, typer.Option("--optimizer", "-opt", help="grid (every combination) or a tunelab proposer: cmaes, tpe, gp, random, ...")] = "grid",
     metric: Annotated[str | None, typer.Option(help="TensorBoard scalar to optimize, name[:min|:max]; default: the script's 'fitness:' line.")] = None,
-    target: Annotated[str | None, typer.Option(help="min or max; default: from the metric suffix, max for fitness.")] = None,
+    target: Annotated[Target | None, typer.Option(help="Default: from the metric suffix (min without one), max for fitness.")] = None,
     n_samples: Annotated[int | None, typer.Option("--n-samples", min=1, help="Jobs to run (grid: at most its size; optimizers: 20).")] = None,
     n_parallel: Annotated[int, typer.Option("--n-parallel", min=1, help="Jobs at once.")] = 1,
-    storage: Annotated[str | None, typer.Option(help="Storage URL, e.g. sqlite:///tunelab.db.")] = None,
+    storage: StorageOption = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
-    name: Annotated[str | None, typer.Option(help="Experiment name; reuse a name to resume its sweep.")] = None,
+    name: Annotated[str | None, typer.Option(help="Experiment name (default: sweep-<script>-<time>).")] = None,
+    live: Annotated[bool | None, typer.Option("--live/--plain", help="Live display or plain lines.")] = None,
 ) -> None:
-    """Run a Studio.ml-style sweep: values are substituted into a copy of the script."""
+    """Run a Studio.ml-style sweep; tunelab options go before the script.
+
+    Each job runs a copy of the script in which right-hand-side uses of each name are
+    replaced by its value; the original files are never modified.
+    """
     from tunelab import api
+    from tunelab.cli._run import _execute
     from tunelab.formats.studio import build_spec
 
-    if target not in (None, "min", "max"):
-        raise typer.BadParameter(f"must be min or max, got {target!r}", param_hint="--target")
     workdir = Path.cwd().resolve()
+    relative = _script_path(script, workdir)
+    spec, notes = build_spec(
+        hyperparam, runner_command(relative, list(ctx.args), workdir, metric), optimizer=optimizer,
+        metric=metric, target=target.value if target else None, n_samples=n_samples, n_parallel=n_parallel,
+        seed=seed, name=name or f"sweep-{Path(relative).stem}-{time.strftime('%Y%m%d-%H%M%S')}",
+        workingdir=str(workdir))
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
+    store = open_storage(storage)
     try:
-        relative = _script_path(script, workdir)
-        spec, notes = build_spec(
-            hyperparam, runner_command(relative, list(ctx.args), workdir, metric), optimizer=optimizer,
-            metric=metric, target=target, n_samples=n_samples, n_parallel=n_parallel, seed=seed,
-            name=name or f"sweep-{Path(relative).stem}-{time.strftime('%Y%m%d-%H%M%S')}", workingdir=str(workdir))
-        for note in notes:
-            typer.echo(f"note: {note}", err=True)
-        result = api.run(spec, storage=storage)
-    except UserError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from None
-    typer.echo(f"best: {result.best}")
+        api.create(spec, store)
+    finally:
+        store.close()
+    _execute(storage, spec["name"], live)
 
 
 def register(app: typer.Typer) -> None:

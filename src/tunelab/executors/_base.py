@@ -9,6 +9,7 @@ Subclasses implement ``_launch``, ``_exited`` and ``_signal``.
 from __future__ import annotations
 
 import abc
+import contextlib
 import json
 import math
 import os
@@ -243,7 +244,5 @@ class Executor(abc.ABC):
 
 def kill_group(pid: int, sig: int) -> None:
     """Signal the process group led by ``pid``; a gone group is not an error."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import subprocess
@@ -32,10 +33,8 @@ class ScriptExecutor(Executor):
                                     stdin=subprocess.DEVNULL, start_new_session=True)
         self._procs[launch.key] = proc
         if hasattr(os, "pidfd_open"):
-            try:
+            with contextlib.suppress(OSError):
                 self._pidfds[launch.key] = os.pidfd_open(proc.pid)
-            except OSError:
-                pass
         return proc.pid
 
     def _exited(self, key: int) -> int | None:

@@ -37,7 +37,7 @@ class PassiveExecutor(Executor):
         self._job_ids[job_id] = launch.key
         print(f"job {job_id}: config {launch.folder / 'config.json'}\n  {launch.config}\n"
               f"  enter the score here as `{job_id} <value>`, or run "
-              f"`tunelab report {launch.env.get(protocol.ENV_EXPERIMENT, 'EXP')} {job_id} <value>`", flush=True)
+              f"`tunelab report {launch.env.get(protocol.ENV_EXPERIMENT, 'EXP')} {job_id} -- <value>`", flush=True)
         if self._prompt and self._reader is None:
             self._reader = threading.Thread(target=self._read_prompt, daemon=True)
             self._reader.start()

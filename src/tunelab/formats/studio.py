@@ -36,7 +36,6 @@ import os
 import random
 import re
 import struct
-import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -285,6 +284,7 @@ def build_spec(hyperparams: list[str], command: list[str], *, optimizer: str = G
         "target": target or ("max" if not metric or mode == "max" else "min"),
         "n_parallel": n_parallel,
         "workingdir": workingdir,
+        "job_failure": {"ignore_fail": True},
     }
     if seed is not None:
         spec["random_seed"] = seed
@@ -314,24 +314,25 @@ def group_arrays(config: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _load_positions(source: str, names: set[str]) -> set[tuple[int, int]]:
-    """(line, character column) of every name read (not assigned) in the module."""
+def _reads(source: str, names: set[str]) -> list[tuple[int, int, str]]:
+    """(line, character column, name) of every read (not assignment) of ``names``."""
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
         raise UserError(f"script: cannot parse line {exc.lineno}: {exc.msg}; fix the syntax error") from None
     lines = io.StringIO(source).readlines()
-    return {(node.lineno, len(lines[node.lineno - 1].encode("utf-8")[:node.col_offset].decode("utf-8")))
+    return [(node.lineno, len(lines[node.lineno - 1].encode("utf-8")[:node.col_offset].decode("utf-8")), node.id)
             for node in ast.walk(tree)
-            if isinstance(node, ast.Name) and node.id in names and isinstance(node.ctx, ast.Load)}
+            if isinstance(node, ast.Name) and node.id in names and isinstance(node.ctx, ast.Load)]
 
 
 def substitute(source: str, values: dict[str, Any]) -> str:
     """Replace right-hand-side uses of each name by its value, Studio.ml's way.
 
-    Only reads of the variable change: assignments (``lr = 0.1``, ``lr += 1``), keyword
-    names (``f(lr=lr)`` keeps its first ``lr``), attributes (``opt.lr``), strings and
-    comments stay as they are. Values are written as Python literals.
+    Only reads of the variable change (found in the syntax tree, including those inside
+    f-strings): assignments (``lr = 0.1``, ``lr += 1``), keyword names (``f(lr=lr)``
+    keeps its first ``lr``), attributes (``opt.lr``), strings and comments stay as they
+    are. Values are written as Python literals.
 
     Args:
         source: the script's text.
@@ -340,17 +341,12 @@ def substitute(source: str, values: dict[str, Any]) -> str:
     Raises:
         UserError: the script is not valid Python.
     """
-    positions = _load_positions(source, set(values))
-    if not positions:
-        return source
     lines = io.StringIO(source).readlines()
-    offsets = [0]
+    starts = [0]
     for line in lines:
-        offsets.append(offsets[-1] + len(line))
-    edits = [(offsets[token.start[0] - 1] + token.start[1], token.string)
-             for token in tokenize.generate_tokens(io.StringIO(source).readline)
-             if token.type == tokenize.NAME and token.start in positions]
-    for begin, name in sorted(edits, reverse=True):
+        starts.append(starts[-1] + len(line))
+    edits = sorted(((starts[line - 1] + col, name) for line, col, name in _reads(source, set(values))), reverse=True)
+    for begin, name in edits:
         source = source[:begin] + _literal(values[name]) + source[begin + len(name):]
     return source
 
@@ -476,7 +472,8 @@ def read_scalars(folder: str | Path, tag: str) -> list[float]:
     """Every value of scalar ``tag`` in the event files under ``folder``, in time order.
 
     Keras writes ``val_loss`` as ``epoch_loss`` under ``validation/``; a tag with a
-    ``/`` matches the path too, so ``validation/epoch_loss`` picks that one.
+    ``/`` matches the end of the folder path too, so ``validation/epoch_loss`` picks
+    that one.
     Symbolic links to folders are not followed.
     """
     found = []
@@ -487,7 +484,8 @@ def read_scalars(folder: str | Path, tag: str) -> list[float]:
             path = Path(root, filename)
             prefix = path.parent.relative_to(folder).as_posix()
             for wall_time, step, name, value in read_event_file(path):
-                if name == tag or f"{prefix}/{name}" == tag:
+                full = f"{prefix}/{name}"
+                if name == tag or full == tag or full.endswith(f"/{tag}"):
                     found.append((wall_time, step, value))
     return [value for _t, _s, value in sorted(found)]
 

@@ -19,6 +19,8 @@ from tunelab.proposers._registry import register
 from tunelab.proposers._tpe.estimator import truncnorm_sample
 from tunelab.space import Config, Space
 
+_MAX_TRIES = 10  # fresh draws per proposal before accepting a config already running
+
 
 class AnnealCore:
     """The pure annealing rule over unit-cube points (NaN = inactive).
@@ -91,7 +93,8 @@ class AnnealProposer(Proposer):
     """Simulated-annealing-like local search around the best jobs (hyperopt's ``anneal``).
 
     The first ``n_startup_jobs`` proposals come from a scrambled Sobol design. Failed jobs
-    are ignored. Parallel proposals use different random streams, so they differ.
+    are ignored. Parallel proposals use different random streams and redraw a config that
+    is already running or in the batch (up to 10 times), so they differ.
 
     Args:
         n_startup_jobs: finished jobs needed before annealing (default ``max(5, d)``).
@@ -122,13 +125,26 @@ class AnnealProposer(Proposer):
                                avg_best_rank=float(avg_best_rank), shrink=float(shrink))
         self.design = QMCDesign(len(space), "sobol", seed=self.seed)
 
-    def _next(self, i: int) -> Config:
+    def _next(self, i: int, taken: set[str]) -> Config:
+        """Proposal ``i`` of the batch; annealed draws avoid configs in ``taken`` (a few tries)."""
         if self.core.n_finished < self.n_startup_jobs:
             return self.space.from_unit(self.design.points(self.n_proposed + i, 1)[0])
-        return self.space.from_unit(self.core.suggest(self.rng(i)))
+        rng = self.rng(i)
+        config = self.space.from_unit(self.core.suggest(rng))
+        for _ in range(_MAX_TRIES):
+            if self.space.key(config) not in taken:
+                break
+            config = self.space.from_unit(self.core.suggest(rng))
+        return config
 
     def propose(self, n: int, running: Sequence[JobView]) -> list[Proposal]:
-        return [Proposal(self._next(i)) for i in range(n)]
+        taken = {self.space.key(job.config) for job in running}
+        out: list[Proposal] = []
+        for i in range(n):
+            config = self._next(i, taken)
+            taken.add(self.space.key(config))
+            out.append(Proposal(config))
+        return out
 
     def observe(self, job: JobView) -> None:
         self.core.add(job.number, self.space.to_unit(job.config), float(job.loss))  # type: ignore[arg-type]

@@ -84,6 +84,10 @@ class Proposer(abc.ABC):
         """A generator seeded by (seed, proposals made so far, salt)."""
         return np.random.default_rng([self.seed, self.n_proposed, salt])
 
+    def rng_for_job(self, number: int) -> np.random.Generator:
+        """A generator for the job with proposal ``number``: the same however jobs are batched."""
+        return np.random.default_rng([self.seed, number, 0x5EED])
+
     @abc.abstractmethod
     def propose(self, n: int, running: Sequence[JobView]) -> list[Proposal]:
         """Up to ``n`` new proposals; ``running`` are the jobs still in flight."""

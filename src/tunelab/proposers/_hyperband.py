@@ -59,8 +59,11 @@ class HalvingBrackets(Proposer):
             raise ValueError(f"`iterations` must be a positive integer or null, but got {iterations!r}")
         self.budgets = budgets
         s_max = len(budgets) - 1
-        self._templates = [(sizes, budgets[s_max + 1 - len(sizes) - int(skip_last):])
-                           for sizes in hyperband_sizes(len(budgets), eta, int(skip_last)) if sizes]
+        self._templates = []
+        for sizes in hyperband_sizes(len(budgets), eta, int(skip_last)):
+            first = s_max + 1 - len(sizes) - int(skip_last)
+            if sizes:
+                self._templates.append((sizes, budgets[first:first + len(sizes)]))
         self.iterations = iterations
         self.brackets: list[Bracket] = []
         self._configs: dict[str, Config] = {}
@@ -91,7 +94,7 @@ class HalvingBrackets(Proposer):
         self._bracket(index).add(rung, cid)
         if cid not in self._configs:
             self._configs[cid] = dict(job.config)
-            self._n_new += rung == 0
+            self._n_new += int(rung == 0)
 
     def observe(self, job: JobView) -> None:
         place = self._place(job)

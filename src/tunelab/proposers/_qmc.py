@@ -68,7 +68,8 @@ class QMCDesign:
         else:
             cls = qmc.Sobol if self.method == "sobol" else qmc.Halton
             engine = cls(self.dim, scramble=self.scramble, **_engine_kwargs(cls, self._generator()))
-            engine.fast_forward(b * self.block)
+            if b:
+                engine.fast_forward(b * self.block)
         points = engine.random(self.block)
         self._cache = (b, points)
         return points

@@ -22,7 +22,7 @@ class RandomProposer(Proposer):
     name = "random"
 
     def propose(self, n: int, running: Sequence[JobView]) -> list[Proposal]:
-        return [Proposal(self.space.sample(self.rng(i))) for i in range(n)]
+        return [Proposal(self.space.sample(self.rng_for_job(self.n_proposed + i))) for i in range(n)]
 
     def observe(self, job: JobView) -> None:
         """Random search ignores results."""

@@ -24,7 +24,8 @@ _C1 = 0.5 * np.log(2.0 * np.pi)
 _C2 = 0.5 * np.log(np.pi / 2.0)
 _TAIL = -1.0 / np.sqrt(np.finfo(float).eps)
 
-AcqFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]
+AcqFn = Callable[..., tuple[np.ndarray, np.ndarray | None]]
+"""``fn(z, gradient=False) -> (values, gradients or None)`` over snapped ``Z`` rows."""
 
 
 def _log1mexp(a: np.ndarray) -> np.ndarray:
@@ -70,8 +71,10 @@ def log_ei_function(gp: GaussianProcess, encoder: UnitEncoder, best: float) -> A
     """Log EI over snapped ``Z`` rows, with its gradient along the continuous columns."""
     cols = np.array([encoder.feature_column(j) for j in encoder.continuous], dtype=int)
 
-    def evaluate(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        post = gp.predict(encoder.features(z), gradient=True)
+    def evaluate(z: np.ndarray, gradient: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        post = gp.predict(encoder.features(z), gradient=gradient)
+        if not gradient:
+            return log_ei(post.mean, post.std, best), None
         value, d_mean, d_std = log_ei_grad(post.mean, post.std, best)
         grad = np.zeros_like(z)
         if len(cols):
@@ -96,7 +99,7 @@ def gradient_ascent(fn: AcqFn, starts: np.ndarray, free: np.ndarray, maxiter: in
     def negative(flat: np.ndarray) -> tuple[float, np.ndarray]:
         z = base.copy()
         z[:, free] = flat.reshape(len(base), len(free))
-        value, grad = fn(z)
+        value, grad = fn(z, gradient=True)
         return -float(np.sum(value)), -grad[:, free].ravel()
 
     result = optimize.minimize(negative, base[:, free].ravel(), jac=True, method="L-BFGS-B",

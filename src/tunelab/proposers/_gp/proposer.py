@@ -18,7 +18,8 @@ from tunelab.space import Config, Space
 
 BATCH_STRATEGIES = ("believer", "liar")
 _THETA_KEY = "gp_theta"
-_FIT_POINTS = 120
+_FIT_POINTS = 100
+_RESTART_EVERY = 5
 _N_INCUMBENTS = 5
 
 
@@ -148,7 +149,9 @@ class GPProposer(Proposer):
         """
         starts = [default_theta(self.encoder.n_groups)]
         if self._thetas:
-            starts.insert(0, np.array(self._thetas[max(self._thetas)]))
+            warm = np.array(self._thetas[max(self._thetas)])
+            # Restart from the prior's centre now and then, in case the warm start is a poor local optimum.
+            starts = [warm, starts[0]] if self.n_proposed % _RESTART_EVERY == 0 else [warm]
         idx = np.arange(len(losses))
         if len(losses) > _FIT_POINTS:
             idx = np.sort(self.rng(2).choice(len(losses), _FIT_POINTS, replace=False))

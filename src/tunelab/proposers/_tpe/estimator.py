@@ -69,7 +69,7 @@ class Bandwidth:
             univariate estimator).
         consider_endpoints: with ``"neighbor"``, count the bounds 0 and 1 as neighbours.
         categorical_beta: with None, β shrinks with the number of points as
-            ``1/sqrt(n+1)`` in ``[0.1, 0.5]``; else a fixed β.
+            ``1/sqrt(n+1)`` in ``[0.1, 0.5]``; else a fixed β in ``(0, 1]``.
     """
 
     rule: str = "scott"

@@ -1,0 +1,24 @@
+"""DeepHyper's API on tunelab: change ``deephyper.hpo`` / ``deephyper.evaluator`` imports
+to ``tunelab.compat.deephyper`` and the search runs on tunelab's engine.
+
+Example:
+    ::
+
+        from tunelab.compat.deephyper import CBO, Evaluator, HpProblem
+
+        problem = HpProblem()
+        problem.add_hyperparameter((-10.0, 10.0), "x")
+
+        def run(job):
+            return -job.parameters["x"] ** 2  # DeepHyper maximizes
+
+        if __name__ == "__main__":
+            evaluator = Evaluator.create(run, method="process", method_kwargs={"num_workers": 2})
+            results = CBO(problem, evaluator, random_state=42).search(max_evals=20)
+"""
+
+from tunelab.compat.deephyper.evaluator import Evaluator, Job
+from tunelab.compat.deephyper.problem import HpProblem
+from tunelab.compat.deephyper.search import CBO, RandomSearch
+
+__all__ = ["CBO", "Evaluator", "HpProblem", "Job", "RandomSearch"]

@@ -1,0 +1,203 @@
+"""DeepHyper's ``HpProblem``: parameter types inferred from the range, as DeepHyper does.
+
+DeepHyper's rules (``deephyper/hpo/_problem.py``, ``check_hyperparameter``):
+
+=====================================  ===================================
+range                                  tunelab parameter
+=====================================  ===================================
+``(1, 10)`` all ``int``                int (both ends included)
+``(0.0, 1)`` any ``float``             float
+``(1e-4, 1.0, "log-uniform")``         float (or int) on a log scale
+``(0.0, 1.0, "uniform")``              float, linear
+``["relu", "tanh"]`` any str or bool   choice (DeepHyper's categorical)
+``[16, 32, 64]`` all int or float      ordinal
+``{"mu": 0.0, "sigma": 1.0}``          normal (float, or int when mu is int)
+``0.5`` (a scalar)                     constant (tunelab accepts it; DeepHyper rejects it)
+=====================================  ===================================
+
+A list is never a range: ``[0, 10]`` is the ordinal ``{0, 10}``, as in DeepHyper.
+
+Example:
+    >>> problem = HpProblem()
+    >>> lr = problem.add_hyperparameter((1e-4, 1e-1, "log-uniform"), "lr")
+    >>> act = problem.add_hyperparameter(["relu", "tanh"], "activation", default_value="relu")
+    >>> problem.add_starting_point(lr=0.01, activation="tanh")
+    >>> [p["type"] for p in problem.parameter_config]
+    ['float', 'choice']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tunelab.exceptions import SpecError, UserError
+from tunelab.space import Space
+from tunelab.spec import build_space
+
+_PRIORS = ("uniform", "log-uniform")
+
+
+def _fail(name: Any, value: Any, fix: str) -> UserError:
+    return UserError(f"HpProblem: hyperparameter {name!r} has an invalid range {value!r}; {fix}")
+
+
+def _from_tuple(name: str, value: tuple) -> dict[str, Any]:
+    if len(value) not in (2, 3):
+        raise _fail(name, value, "write (low, high) or (low, high, 'log-uniform')")
+    prior = value[2] if len(value) == 3 else "uniform"
+    if prior not in _PRIORS:
+        raise _fail(name, value, f"the third element must be one of {list(_PRIORS)}")
+    bounds = value[:2]
+    if all(isinstance(v, int) for v in bounds):
+        kind = "int"
+    elif any(isinstance(v, float) for v in bounds) and all(isinstance(v, (int, float)) for v in bounds):
+        kind = "float"
+    else:
+        raise _fail(name, value, "the bounds must be two ints or two numbers with a float")
+    return {"name": name, "type": kind, "range": list(bounds), "log": prior == "log-uniform"}
+
+
+def _from_list(name: str, value: list) -> dict[str, Any]:
+    if any(isinstance(v, (str, bool, np.bool_)) for v in value):
+        return {"name": name, "type": "choice", "range": list(value)}
+    if value and all(isinstance(v, (int, float)) for v in value):
+        return {"name": name, "type": "ordinal", "range": list(value)}
+    raise _fail(name, value, "a list must hold strings/booleans (categorical) or numbers (ordinal)")
+
+
+def _from_dict(name: str, value: dict) -> dict[str, Any]:
+    if "mu" not in value or "sigma" not in value:
+        raise _fail(name, value, "a dict range needs the keys 'mu' and 'sigma' (a normal prior)")
+    if type(value["mu"]) not in (int, float):
+        raise _fail(name, value, "'mu' must be a float or an int")
+    raise UserError(f"HpProblem: hyperparameter {name!r} has a normal prior {value!r}, which tunelab's "
+                    f"space does not offer yet; use a range such as ({value['mu']} - 3*sigma, {value['mu']} + 3*sigma)")
+
+
+def _from_configspace(name: str | None, value: Any) -> dict[str, Any]:
+    """A ConfigSpace hyperparameter object, read by its attributes (ConfigSpace is not needed)."""
+    kind = type(value).__name__
+    hp_name = getattr(value, "name", name)
+    if kind in ("UniformIntegerHyperparameter", "UniformFloatHyperparameter"):
+        return {"name": hp_name, "type": "int" if "Integer" in kind else "float",
+                "range": [value.lower, value.upper], "log": bool(value.log)}
+    if kind == "CategoricalHyperparameter":
+        return {"name": hp_name, "type": "choice", "range": list(value.choices)}
+    if kind == "OrdinalHyperparameter":
+        return {"name": hp_name, "type": "ordinal", "range": list(value.sequence)}
+    if kind == "Constant":
+        return {"name": hp_name, "type": "constant", "value": value.value}
+    raise _fail(hp_name, value, "use a (low, high) tuple, a list, or a Uniform/Categorical/Ordinal/Constant hyperparameter")
+
+
+def infer_entry(value: Any, name: str | None, default_value: Any = None) -> dict[str, Any]:
+    """The ``parameter_config`` entry DeepHyper's shortcut ``value`` stands for.
+
+    Raises:
+        UserError: the range is not one of DeepHyper's forms, or the name is not a string.
+    """
+    if hasattr(value, "name") and type(value).__module__.startswith("ConfigSpace"):
+        entry = _from_configspace(name, value)
+    elif type(name) is not str:
+        raise UserError(f"HpProblem: the name of a hyperparameter must be a string, got {name!r}")
+    elif type(value) is tuple:
+        entry = _from_tuple(name, value)
+    elif type(value) is list:
+        entry = _from_list(name, value)
+    elif type(value) is dict:
+        entry = _from_dict(name, value)
+    elif isinstance(value, (str, bool, int, float)):
+        entry = {"name": name, "type": "constant", "value": value}
+    else:
+        raise _fail(name, value, "use a tuple (low, high), a list of values, a dict {'mu', 'sigma'} or a scalar")
+    if default_value is not None:
+        entry["default"] = default_value
+    return entry
+
+
+class HpProblem:
+    """A hyperparameter problem with DeepHyper's API, translated into tunelab's space.
+
+    Example:
+        >>> problem = HpProblem()
+        >>> units = problem.add_dim("units", (8, 64))
+        >>> problem.hyperparameter_names
+        ['units']
+    """
+
+    def __init__(self, config_space: Any = None) -> None:
+        if config_space is not None:
+            raise UserError("HpProblem(config_space=...): not supported; add each hyperparameter with "
+                            "add_hyperparameter(hp) instead")
+        self._entries: dict[str, dict[str, Any]] = {}
+        self.references: list[dict[str, Any]] = []
+
+    def __repr__(self) -> str:
+        return f"HpProblem({list(self._entries.values())!r}, starting_points={self.references!r})"
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def add_hyperparameter(self, value: Any, name: str | None = None, default_value: Any = None) -> dict[str, Any]:
+        """Add a hyperparameter whose type is inferred from ``value``.
+
+        Returns:
+            the ``parameter_config`` entry it became.
+
+        Raises:
+            UserError: an invalid range, a repeated name, or a default outside the range.
+        """
+        entry = infer_entry(value, name, default_value)
+        if entry["name"] in self._entries:
+            raise UserError(f"HpProblem: hyperparameter {entry['name']!r} is added twice; give each name once")
+        try:
+            param = build_space([entry]).params[0]
+            if default_value is not None:
+                param.validate(default_value)
+        except SpecError as exc:
+            raise _fail(entry["name"], value, exc.problems[0].split(": ", 1)[-1]) from None
+        except ValueError as exc:
+            raise UserError(f"HpProblem: default_value of {entry['name']!r}: {exc}") from None
+        self._entries[entry["name"]] = entry
+        return entry
+
+    def add_dim(self, p_name: str, p_space: Any, default: Any = None) -> dict[str, Any]:
+        """DeepHyper's older spelling of :meth:`add_hyperparameter` (name first)."""
+        return self.add_hyperparameter(p_space, p_name, default)
+
+    def add_starting_point(self, **parameters: Any) -> None:
+        """Run this configuration before the search proposes anything.
+
+        Raises:
+            SpecError: a missing, unknown or out-of-range value.
+        """
+        self.space.validate(parameters, where="add_starting_point")
+        self.references.append(dict(parameters))
+
+    @property
+    def hyperparameter_names(self) -> list[str]:
+        """The names, in the order they were added."""
+        return list(self._entries)
+
+    @property
+    def space(self) -> Space:
+        """The tunelab space."""
+        if not self._entries:
+            raise UserError("HpProblem: no hyperparameter; add one with add_hyperparameter((low, high), name)")
+        return build_space(self.parameter_config)
+
+    @property
+    def parameter_config(self) -> list[dict[str, Any]]:
+        """The hyperparameters as tunelab ``parameter_config`` entries."""
+        return [dict(e) for e in self._entries.values()]
+
+    @property
+    def starting_point_asdict(self) -> list[dict[str, Any]]:
+        """The starting points (DeepHyper's name), as tunelab's ``initial_configs``."""
+        return [dict(p) for p in self.references]
+
+    def to_spec(self) -> dict[str, Any]:
+        """The spec keys this problem fills: ``parameter_config`` and ``initial_configs``."""
+        return {"parameter_config": self.parameter_config, "initial_configs": self.starting_point_asdict}

@@ -1,0 +1,405 @@
+"""DeepHyper on tunelab: HpProblem type inference, Evaluator, CBO, results.csv and the CLI form."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tunelab.compat.deephyper as dh
+from tunelab import proposers
+from tunelab.compat.deephyper import CBO, Evaluator, HpProblem, Job, RandomSearch
+from tunelab.compat.deephyper.evaluator import KWARGS_ENV, RUN_ENV, load, reference, run_job, translate_output
+from tunelab.compat.deephyper.search import results_frame
+from tunelab.exceptions import JobFailed, SpecError, UserError
+from tunelab.formats.deephyper import spec_from_problem_file
+from tunelab.spec import parse_spec
+
+
+def run(job):
+    """A run function of this module (importable by reference)."""
+    return -job["x"] ** 2
+
+
+def entry(value, name="p", default_value=None):
+    problem = HpProblem()
+    problem.add_hyperparameter(value, name, default_value=default_value)
+    (only,) = problem.parameter_config
+    return only
+
+
+# --- HpProblem: DeepHyper's inference table ------------------------------------------------
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ((0, 10), {"type": "int", "range": [0, 10], "log": False}),
+    ((0.0, 10), {"type": "float", "range": [0.0, 10], "log": False}),
+    ((0, 10.0), {"type": "float", "range": [0, 10.0], "log": False}),
+    ((1, 100, "log-uniform"), {"type": "int", "range": [1, 100], "log": True}),
+    ((1e-4, 1.0, "log-uniform"), {"type": "float", "range": [1e-4, 1.0], "log": True}),
+    ((0.0, 1.0, "uniform"), {"type": "float", "range": [0.0, 1.0], "log": False}),
+    (["relu", "tanh"], {"type": "choice", "range": ["relu", "tanh"]}),
+    ([True, False], {"type": "choice", "range": [True, False]}),
+    (["a", 1], {"type": "choice", "range": ["a", 1]}),
+    ([16, 32, 64], {"type": "ordinal", "range": [16, 32, 64]}),
+    ([0, 10], {"type": "ordinal", "range": [0, 10]}),  # a list is never a range
+    ([0.1, 1, 2.5], {"type": "ordinal", "range": [0.1, 1, 2.5]}),
+    (0.5, {"type": "constant", "value": 0.5}),
+    ("adam", {"type": "constant", "value": "adam"}),
+])
+def test_types_are_inferred_from_the_range_as_deephyper_does(value, expected):
+    assert entry(value) == {"name": "p", **expected}
+
+
+@pytest.mark.parametrize("value", [
+    (0, 10, "normal"), ("a", "b"), (1,), (1, 2, 3, 4), (5, 1), (0.0, 1.0, "log-uniform"), [], [1, None],
+    np.array([1, 2]), {"low": 1}, {"mu": "a", "sigma": 1}, None])
+def test_invalid_ranges_are_one_line_user_errors(value):
+    with pytest.raises(UserError) as info:
+        entry(value)
+    assert "\n" not in str(info.value) and "'p'" in str(info.value)
+
+
+def test_normal_prior_is_refused_until_the_space_has_one():
+    with pytest.raises(UserError, match="normal prior"):
+        entry({"mu": 0.0, "sigma": 1.0})
+
+
+def test_names_must_be_strings_and_unique():
+    problem = HpProblem()
+    with pytest.raises(UserError, match="must be a string"):
+        problem.add_hyperparameter((0, 1), 3)
+    problem.add_hyperparameter((0, 1), "x")
+    with pytest.raises(UserError, match="added twice"):
+        problem.add_hyperparameter((0, 2), "x")
+
+
+def test_default_value_is_kept_and_checked():
+    assert entry((0, 10), default_value=5) == {"name": "p", "type": "int", "range": [0, 10], "log": False,
+                                               "default": 5}
+    with pytest.raises(UserError, match="default_value"):
+        entry((0, 10), default_value=50)
+
+
+def test_add_dim_is_the_older_spelling():
+    problem = HpProblem()
+    problem.add_dim("units", (8, 64))
+    problem.add_dim("act", ["relu", "tanh"])
+    assert problem.hyperparameter_names == ["units", "act"] and len(problem) == 2
+    assert problem.parameter_config[0]["type"] == "int"
+
+
+def test_starting_points_become_initial_configs_and_are_checked():
+    problem = HpProblem()
+    problem.add_hyperparameter((0.0, 1.0), "x")
+    problem.add_hyperparameter(["a", "b"], "c")
+    problem.add_starting_point(x=0.5, c="b")
+    assert problem.to_spec()["initial_configs"] == [{"x": 0.5, "c": "b"}]
+    with pytest.raises(SpecError, match="add_starting_point.x"):
+        problem.add_starting_point(x=2.0, c="a")
+    with pytest.raises(SpecError, match="add_starting_point.c: missing"):
+        problem.add_starting_point(x=0.1)
+
+
+def test_configspace_objects_are_read_by_their_attributes():
+    class UniformFloatHyperparameter:
+        __module__ = "ConfigSpace.hyperparameters"
+
+        def __init__(self):
+            self.name, self.lower, self.upper, self.log = "lr", 1e-4, 1e-1, True
+
+    problem = HpProblem()
+    problem.add_hyperparameter(UniformFloatHyperparameter())
+    assert problem.parameter_config == [{"name": "lr", "type": "float", "range": [1e-4, 1e-1], "log": True}]
+
+
+# --- Evaluator, Job and the worker adapter ----------------------------------------------------
+
+@pytest.mark.parametrize(("method", "kwargs", "workers"), [
+    ("serial", None, 1), ("process", {"num_workers": 3}, 3), ("thread", {"num_workers": 2}, 2),
+    ("ray", {"num_cpus": 4}, 4), ("process", None, 1)])
+def test_evaluator_create_sets_the_workers(method, kwargs, workers):
+    assert Evaluator.create(run, method=method, method_kwargs=kwargs).num_workers == workers
+
+
+@pytest.mark.parametrize(("method", "kwargs", "match"), [
+    ("mpicomm", None, "not supported"), ("process", {"num_worker": 2}, "unknown"),
+    ("process", {"num_workers": 0}, "positive int")])
+def test_evaluator_create_errors(method, kwargs, match):
+    with pytest.raises(UserError, match=match):
+        Evaluator.create(run, method=method, method_kwargs=kwargs)
+
+
+def test_evaluator_warns_about_ignored_options_and_refuses_closures():
+    with pytest.warns(UserWarning, match="callbacks"):
+        Evaluator.create(run, method="process", method_kwargs={"num_workers": 2, "callbacks": []})
+    with pytest.raises(UserError, match="top-level function"):
+        Evaluator.create(lambda job: 0.0)
+
+
+def test_job_is_a_read_only_mapping_with_parameters_and_id():
+    job = Job({"x": 2.0, "c": "a"}, job_id="4")
+    assert job["x"] == 2.0 and dict(job) == {"x": 2.0, "c": "a"} and job.get("y", 1) == 1
+    assert job.parameters == {"x": 2.0, "c": "a"} and job.id == "4" and len(job) == 2
+
+
+@pytest.mark.parametrize(("output", "expected"), [
+    (1.5, 1.5), (3, 3.0), (np.float64(2.5), 2.5),
+    ({"objective": 0.7, "metadata": {"time": 3, "name": "x", "_private": 1}}, {"value": 0.7, "time": 3.0}),
+    ({"objective": 0.7}, 0.7)])
+def test_outputs_translate_to_tunelab_results(output, expected):
+    assert translate_output(output) == expected
+
+
+@pytest.mark.parametrize(("output", "message"), [
+    ("F", "F"), ("F_out_of_memory", "F_out_of_memory"), ({"objective": "F_bad"}, "F_bad"),
+    ("oops", "F: run returned"), ({"metadata": {}}, "F: run returned a dict without"), (float("nan"), "F: run must"),
+    ((1.0, 2.0), "F: multi-objective"), (None, "F: run must")])
+def test_failures_raise_jobfailed(output, message):
+    with pytest.raises(JobFailed) as info:
+        translate_output(output)
+    assert str(info.value).startswith(message)
+
+
+def test_references_import_by_module_or_by_path(tmp_path):
+    assert reference(run) == f"{__name__}:run"
+    assert load(reference(run)) is run
+    path = tmp_path / "userrun.py"
+    path.write_text("def run(job):\n    return job['x'] + 1\n")
+    fn = load(f"{path}:run")
+    assert reference(fn) == f"{path.resolve()}:run"
+    with pytest.raises(UserError, match="no attribute"):
+        load(f"{path}:missing")
+    with pytest.raises(UserError, match="module:function"):
+        load("no_colon")
+
+
+def test_run_job_calls_run_in_a_fresh_process_without_pickle(tmp_path):
+    path = tmp_path / "userrun.py"
+    path.write_text("def run(job, scale=1):\n    return {'objective': scale * job['x'], 'metadata': {'id': int(job.id)}}\n")
+    env = {**os.environ, RUN_ENV: f"{path}:run", KWARGS_ENV: json.dumps({"scale": 3}), "TUNELAB_JOB_ID": "12"}
+    code = ("import json; from tunelab.compat.deephyper.evaluator import run_job; "
+            "print(json.dumps(run_job({'x': 2.0, 'tunelab_budget': 1})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"value": 6.0, "id": 12.0}
+
+
+def test_run_job_without_a_run_reference_is_a_user_error(monkeypatch):
+    monkeypatch.delenv(RUN_ENV, raising=False)
+    with pytest.raises(UserError, match=RUN_ENV):
+        run_job({"x": 1})
+
+
+# --- searches -----------------------------------------------------------------------------
+
+def small_problem() -> HpProblem:
+    problem = HpProblem()
+    problem.add_hyperparameter((-5.0, 5.0), "x")
+    problem.add_hyperparameter([1, 2, 4], "k")
+    return problem
+
+
+@pytest.mark.parametrize(("surrogate", "proposer"), [("RF", "smac"), ("GP", "gp"), ("ET", "smac"),
+                                                     ("gp", "gp"), ("DUMMY", "random")])
+def test_cbo_surrogates_map_to_tunelab_proposers(surrogate, proposer):
+    search = CBO(small_problem(), Evaluator.create(run), surrogate_model=surrogate)
+    assert search.spec(10)["proposer"] == proposer
+
+
+def test_cbo_spec_is_a_valid_maximizing_tunelab_spec(tmp_path):
+    problem = small_problem()
+    problem.add_starting_point(x=1.0, k=2)
+    evaluator = Evaluator.create(run, method="process", method_kwargs={"num_workers": 2})
+    search = CBO(problem, evaluator, random_state=np.random.RandomState(0), log_dir=str(tmp_path),
+                 initial_points=[{"x": 0.0, "k": 4}])
+    spec = search.spec(max_evals=12, timeout=30)
+    assert search.proposer == "smac" and CBO(problem, evaluator).proposer == "smac"
+    assert spec["target"] == "max" and spec["n_parallel"] == 2 and spec["n_samples"] == 12
+    assert spec["max_duration"] == 30 and isinstance(spec["random_seed"], int)
+    assert spec["initial_configs"] == [{"x": 1.0, "k": 2}, {"x": 0.0, "k": 4}]
+    assert spec["runtime_args"]["env"][RUN_ENV] == f"{__name__}:run"
+    parse_spec({**spec, "proposer": "gp", "function": "tunelab.compat.deephyper.evaluator:run_job"})
+
+
+def test_cbo_options(recwarn):
+    problem, evaluator = small_problem(), Evaluator.create(run)
+    with pytest.warns(UserWarning, match="kappa"):
+        CBO(problem, evaluator, kappa=1.96, acq_func="UCB")
+    with pytest.raises(UserError, match="not an option"):
+        CBO(problem, evaluator, kapa=1.96)
+    with pytest.raises(UserError, match="surrogate_model"):
+        CBO(problem, evaluator, surrogate_model="XGB")
+    with pytest.raises(SpecError, match="initial_points"):
+        CBO(problem, evaluator, initial_points=[{"x": 9.0, "k": 1}])
+    with pytest.raises(UserError, match="random_state"):
+        CBO(problem, evaluator, random_state="seed")
+
+
+def test_a_plain_function_is_a_serial_evaluator():
+    search = RandomSearch(small_problem(), run)
+    assert search.evaluator.num_workers == 1 and search.spec(5)["proposer"] == "random"
+
+
+def test_search_needs_max_evals_or_timeout():
+    with pytest.raises(UserError, match="never end"):
+        CBO(small_problem(), run).search()
+
+
+def test_results_frame_has_deephypers_columns():
+    jobs = pd.DataFrame({
+        "job_id": [11, 10, 12, 13], "number": [1, 0, 2, 3], "status": ["failed", "finished", "finished", "pending"],
+        "value": [None, -1.5, -0.5, None], "budget": [None] * 4, "x": [0.1, 0.2, 0.3, 0.4], "k": [1, 2, 4, 1],
+        "time": [None, 3.0, 4.0, None], "attempts": [1, 1, 1, 0], "started": [101.0, 100.0, 102.0, 103.0],
+        "ended": [103.0, 101.5, 104.0, 104.0], "duration": [2.0, 1.5, 2.0, None],
+        "error": ["JobFailed: F_memory", None, None, "stopped after a job failure"], "intermediate": [[]] * 4})
+    frame = results_frame(jobs, ["x", "k"], started=100.0)
+    assert list(frame.columns) == ["p:x", "p:k", "objective", "job_id", "job_status", "m:timestamp_submit",
+                                   "m:timestamp_gather", "m:time"]
+    assert frame["job_id"].tolist() == [0, 1, 2, 3]
+    assert frame["objective"].tolist() == [-1.5, "F_memory", -0.5, "F_CANCELLED"]
+    assert frame["job_status"].tolist() == ["DONE", "DONE", "DONE", "CANCELLED"]
+    assert frame["m:timestamp_submit"].tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert frame["m:timestamp_gather"].tolist() == [1.5, 3.0, 4.0, 4.0]
+
+
+def test_all_lists_the_public_names():
+    assert sorted(dh.__all__) == sorted(n for n in vars(dh) if not n.startswith("_") and n[0].isupper())
+
+
+# --- the CLI form ----------------------------------------------------------------------------
+
+PROBLEM = """
+from tunelab.compat.deephyper import HpProblem
+
+problem = HpProblem()
+problem.add_hyperparameter((0.0, 2.0), "x")
+problem.add_hyperparameter(["a", "b"], "c")
+problem.add_starting_point(x=1.0, c="a")
+"""
+
+
+def test_spec_from_problem_file(tmp_path, monkeypatch):
+    (tmp_path / "problem.py").write_text(PROBLEM)
+    (tmp_path / "model.py").write_text("def run(job):\n    return job['x'] * (2 if job['c'] == 'b' else 1)\n")
+    spec, objective = spec_from_problem_file(tmp_path / "problem.py", "model:run")
+    assert objective is run_job
+    assert spec["name"] == "problem" and spec["target"] == "max" and spec["proposer"] == "smac"
+    assert spec["initial_configs"] == [{"x": 1.0, "c": "a"}]
+    assert spec["runtime_args"]["env"][RUN_ENV] == f"{(tmp_path / 'model.py').resolve()}:run"
+    monkeypatch.setenv(RUN_ENV, spec["runtime_args"]["env"][RUN_ENV])
+    assert run_job({"x": 1.5, "c": "b"}) == 3.0
+
+
+@pytest.mark.parametrize(("source", "match"), [
+    ("x = 1\n", "no HpProblem"),
+    ("from tunelab.compat.deephyper import HpProblem\na = HpProblem()\nb = HpProblem()\n", "several")])
+def test_problem_file_errors(tmp_path, source, match):
+    path = tmp_path / f"p{abs(hash(source))}.py"
+    path.write_text(source)
+    with pytest.raises(UserError, match=match):
+        spec_from_problem_file(path, "model:run")
+
+
+def test_problem_file_run_reference_errors(tmp_path):
+    (tmp_path / "problem2.py").write_text(PROBLEM)
+    with pytest.raises(UserError, match="module:function"):
+        spec_from_problem_file(tmp_path / "problem2.py", "run")
+    with pytest.raises(UserError, match="cannot import"):
+        spec_from_problem_file(tmp_path / "problem2.py", "nowhere_module:run")
+
+
+# --- end to end: a DeepHyper script, unchanged but for its imports ------------------------------
+
+SCRIPT = """
+import sys
+from tunelab.compat.deephyper import CBO, Evaluator, HpProblem
+
+problem = HpProblem()
+problem.add_hyperparameter((-3.0, 3.0), "x")
+problem.add_hyperparameter(["a", "b"], "c")
+problem.add_starting_point(x=2.5, c="b")
+
+
+def run(config):  # older DeepHyper style: a dict-like config
+    if config["c"] == "b" and config["x"] > 2:
+        return "F_too_far"
+    return {"objective": -(config["x"] - 1) ** 2, "metadata": {"twice": 2 * config["x"]}}
+
+
+if __name__ == "__main__":
+    evaluator = Evaluator.create(run, method="process", method_kwargs={"num_workers": 2})
+    search = CBO(problem, evaluator, random_state=42, surrogate_model=sys.argv[1], log_dir="out")
+    results = search.search(max_evals=6)
+    print(len(results), list(results.columns))
+"""
+
+
+@pytest.mark.parametrize("surrogate", ["GP", "RF"])
+def test_deephyper_script_runs_with_two_workers_and_writes_results_csv(tmp_path, surrogate):
+    if surrogate == "RF" and "smac" not in proposers.names():
+        pytest.skip("tunelab's smac proposer (DeepHyper's RF surrogate) is not registered yet")
+    (tmp_path / "search.py").write_text(textwrap.dedent(SCRIPT))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUNELAB_")}
+    env["TUNELAB_STORAGE"] = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    out = subprocess.run([sys.executable, "search.py", surrogate], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=240, env=env)
+    assert out.returncode == 0, out.stderr
+    frame = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert list(frame.columns) == ["p:x", "p:c", "objective", "job_id", "job_status", "m:timestamp_submit",
+                                   "m:timestamp_gather", "m:twice"]
+    assert len(frame) == 6 and frame["job_id"].tolist() == list(range(6))
+    assert (frame["job_status"] == "DONE").all()
+    first = frame.iloc[0]
+    assert (first["p:x"], first["p:c"], first["objective"]) == (2.5, "b", "F_too_far")
+    ok = frame[frame["objective"] != "F_too_far"]
+    assert np.allclose(ok["objective"].astype(float), -(ok["p:x"] - 1) ** 2)
+    assert np.allclose(ok["m:twice"], 2 * ok["p:x"])
+    assert (frame["m:timestamp_gather"] >= frame["m:timestamp_submit"]).all()
+    assert "6 ['p:x'" in out.stdout
+
+
+def test_unguarded_script_fails_its_jobs_instead_of_recursing(tmp_path):
+    body = textwrap.dedent(SCRIPT).replace('if __name__ == "__main__":', "if True:").replace("sys.argv[1]", '"GP"')
+    (tmp_path / "search.py").write_text(body.replace("max_evals=6", "max_evals=2"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUNELAB_")}
+    env["TUNELAB_STORAGE"] = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    out = subprocess.run([sys.executable, "search.py"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=240, env=env)
+    assert out.returncode == 0, out.stderr
+    frame = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert frame["objective"].tolist() == ["F", "F"]
+
+
+def test_old_results_csv_is_kept_under_a_new_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results.csv").write_text("old\n")
+    problem = HpProblem()
+    problem.add_hyperparameter((0.0, 1.0), "x")
+    warnings.simplefilter("ignore")
+    monkeypatch.setenv("TUNELAB_STORAGE", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    frame = RandomSearch(problem, Evaluator.create(run), random_state=0).search(max_evals=2)
+    assert len(frame) == 2 and np.allclose(frame["objective"], -frame["p:x"] ** 2)
+    kept = [p.name for p in tmp_path.glob("results_*.csv")]
+    assert len(kept) == 1 and (tmp_path / kept[0]).read_text() == "old\n"
+
+
+def test_example_deephyper_cbo_runs(tmp_path):
+    example = Path(__file__).resolve().parents[2] / "examples" / "deephyper_cbo" / "search.py"
+    shutil.copy(example, tmp_path / "search.py")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUNELAB_")}
+    env["TUNELAB_STORAGE"] = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    out = subprocess.run([sys.executable, "search.py", "4"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=240, env=env)
+    assert out.returncode == 0, out.stderr
+    frame = pd.read_csv(tmp_path / "results.csv")
+    assert len(frame) == 4 and frame["objective"].astype(float).between(0, 1).all()
+    assert {"p:C", "p:gamma", "p:kernel", "m:std"} <= set(frame.columns)

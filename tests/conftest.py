@@ -1,0 +1,64 @@
+"""Shared fixtures: temporary storage, script writing and running the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A clean working directory (the default storage lands in its .tunelab/)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TUNELAB_STORAGE", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def storage_url(workdir: Path) -> str:
+    """A SQLite database in the working directory."""
+    return f"sqlite:///{workdir / 'db' / 'tunelab.db'}"
+
+
+def write(path: Path, text: str) -> Path:
+    """Write dedented text to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+def write_experiment(folder: Path, filename: str = "exp.json", **spec: Any) -> Path:
+    """Write an experiment file (JSON) with the given keys."""
+    path = folder / filename
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    return path
+
+
+def tunelab(*args: str, cwd: Path | None = None, timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess:
+    """Run the real ``tunelab`` CLI in a subprocess."""
+    env = {**os.environ, **kwargs.pop("env", {})}
+    return subprocess.run([sys.executable, "-m", "tunelab", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=env, **kwargs)
+
+
+def show(name: str, storage: str, cwd: Path | None = None) -> dict[str, Any]:
+    """``tunelab show NAME --json`` parsed."""
+    out = tunelab("show", name, "--json", "--storage", storage, cwd=cwd)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+@pytest.fixture
+def script(workdir: Path) -> Callable[[str, str], Path]:
+    """Write a training script into the working directory."""
+    def make(body: str, name: str = "train.py") -> Path:
+        return write(workdir / name, body)
+    return make

@@ -1,0 +1,289 @@
+"""The ``gp`` proposer: kernel, GP posterior, log EI, acquisition search and proposer behaviour."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from scipy import optimize, special
+
+from tunelab.exceptions import UserError
+from tunelab.proposers import GPProposer, JobView, RandomProposer, Search, create
+from tunelab.proposers._gp.acquisition import AcquisitionOptimizer, log_ei, log_ei_grad, log_h
+from tunelab.proposers._gp.encoding import UnitEncoder
+from tunelab.proposers._gp.kernel import gram, group_sq_dist
+from tunelab.proposers._gp.model import GaussianProcess, default_theta, fit_theta, neg_log_posterior
+from tunelab.space import Choice, Float, Int, Space
+
+
+def branin(config: dict) -> float:
+    x1, x2 = config["x1"], config["x2"]
+    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+    return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
+
+
+BRANIN_SPACE = Space([Float("x1", -5.0, 10.0), Float("x2", 0.0, 15.0)])
+BRANIN_MIN = 5 / (4 * math.pi)
+
+MIXED_SPACE = Space([
+    Float("lr", 1e-5, 1e-1, log=True),
+    Int("layers", 1, 6),
+    Float("dropout", 0.0, 0.5, step=0.1),
+    Choice("opt", ["adam", "sgd", "rmsprop"]),
+    Float("momentum", 0.0, 0.99, when={"opt": ["sgd"]}),
+    Int("units", 8, 512, log=True, when={"opt": ["sgd", "rmsprop"]}),
+])
+
+
+def mixed_loss(config: dict) -> float:
+    loss = (math.log10(config["lr"]) + 3) ** 2 + 0.1 * (config["layers"] - 3) ** 2 + config["dropout"]
+    loss += {"adam": 0.5, "sgd": 0.0, "rmsprop": 0.8}[config["opt"]]
+    if config["opt"] == "sgd":
+        loss += (config["momentum"] - 0.9) ** 2
+    if "units" in config:
+        loss += 0.01 * abs(math.log2(config["units"]) - 6)
+    return loss
+
+
+def run(space: Space, name: str, loss, budget: int, seed: int, **options) -> list[JobView]:
+    """A serial search; returns the jobs with their losses."""
+    search = Search(space, create(name, space, seed=seed, options_=options))
+    jobs = []
+    for number in range(budget):
+        (proposal,) = search.ask(1, [])
+        job = JobView(number, proposal.config, info=proposal.info)
+        search.started(job)
+        job.status, job.loss = "finished", loss(job.config)
+        search.ended(job)
+        jobs.append(job)
+    return jobs
+
+
+# ---------------------------------------------------------------- kernel
+
+
+def test_kernel_is_positive_semidefinite_and_symmetric():
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 3))
+    k = gram(x, x, np.array([0.3, 1.0, 2.0]), 1.5, np.arange(3))
+    assert np.allclose(k, k.T)
+    assert np.allclose(np.diag(k), 1.5)
+    assert np.linalg.eigvalsh(k).min() > -1e-9
+
+
+def test_shared_lengthscale_of_one_hot_columns_is_one_group():
+    encoder = UnitEncoder(Space([Float("x", 0, 1), Choice("c", ["a", "b", "c"]), Choice("k", ["only"])]))
+    assert encoder.groups.tolist() == [0, 1, 1, 1]
+    assert encoder.n_groups == 2
+
+
+def test_marginal_likelihood_gradient_matches_finite_differences():
+    rng = np.random.default_rng(1)
+    x = rng.random((25, 3))
+    y = np.sin(3 * x).sum(1)
+    y = (y - y.mean()) / y.std()
+    d2 = group_sq_dist(x, np.arange(3), 3)
+    theta = np.array([-0.5, 0.0, 0.3, 0.2, math.log(1e-2)])
+    analytic = neg_log_posterior(theta, d2, y)[1]
+    numeric = optimize.approx_fprime(theta, lambda t: neg_log_posterior(t, d2, y)[0], 1e-6)
+    assert np.allclose(analytic, numeric, rtol=1e-4, atol=1e-4)
+
+
+# ---------------------------------------------------------------- GP posterior
+
+
+def _fitted_gp(n: int = 12) -> GaussianProcess:
+    x = np.linspace(0.05, 0.6, n)[:, None]
+    y = np.sin(8 * x[:, 0])
+    theta, _ = fit_theta(x, y, np.array([0]), 1, [default_theta(1)])
+    return GaussianProcess(x, y, theta, np.array([0]))
+
+
+def test_posterior_interpolates_noise_free_data_with_small_variance():
+    gp = _fitted_gp()
+    post = gp.predict(gp.x)
+    assert np.allclose(post.mean, gp.y, atol=1e-3)
+    assert post.std.max() < 0.02
+
+
+def test_posterior_variance_grows_far_from_data():
+    gp = _fitted_gp()
+    near, far = gp.predict(np.array([[0.3], [1.0]])).std
+    assert far > 10 * near
+    assert far == pytest.approx(math.sqrt(gp.amplitude), rel=0.5)
+
+
+def test_posterior_gradients_match_finite_differences():
+    rng = np.random.default_rng(2)
+    x = rng.random((15, 2))
+    gp = GaussianProcess(x, np.cos(4 * x).sum(1), np.array([-1.0, -0.5, 0.0, math.log(1e-4)]), np.arange(2))
+    point = np.array([[0.37, 0.61]])
+    post = gp.predict(point, gradient=True)
+    for fn, grad in ((lambda p: gp.predict(p[None, :]).mean[0], post.dmean[0]),
+                     (lambda p: gp.predict(p[None, :]).std[0], post.dstd[0])):
+        assert np.allclose(grad, optimize.approx_fprime(point[0], fn, 1e-7), rtol=1e-3, atol=1e-5)
+
+
+# ---------------------------------------------------------------- log EI
+
+
+def test_log_ei_matches_naive_ei_where_that_is_stable():
+    mean = np.array([0.0, 0.5, -1.0, 2.0, 0.1])
+    std = np.array([1.0, 0.3, 2.0, 0.5, 1e-2])
+    z = (0.2 - mean) / std
+    naive = std * (special.ndtr(z) * z + np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi))
+    assert np.allclose(log_ei(mean, std, 0.2), np.log(naive), rtol=1e-9)
+
+
+def test_log_h_is_finite_and_accurate_deep_in_the_tail():
+    z = np.array([-5.0, -40.0, -1e3, -1e10, -1e150])
+    values = log_h(z)
+    assert np.all(np.isfinite(values))
+    assert np.all(np.diff(values) < 0)
+    # Asymptote: h(z) ~ phi(z) / z^2 for z -> -inf.
+    asymptote = -0.5 * z[1:3] ** 2 - 0.5 * math.log(2 * math.pi) - 2 * np.log(-z[1:3])
+    assert np.allclose(values[1:3], asymptote, rtol=1e-6)
+    assert log_h(np.array([-1.0 - 1e-9]))[0] == pytest.approx(log_h(np.array([-1.0 + 1e-9]))[0], abs=1e-6)
+
+
+def test_log_ei_gradient_stays_finite_in_the_tail():
+    value, d_mean, d_std = log_ei_grad(np.array([50.0]), np.array([0.1]), 0.0)
+    assert np.isfinite(value[0]) and np.isfinite(d_mean[0]) and np.isfinite(d_std[0])
+    assert d_mean[0] < 0
+
+
+# ---------------------------------------------------------------- acquisition search
+
+
+def test_acquisition_optimizer_finds_the_maximum_of_a_known_function():
+    space = Space([Float("a", 0, 1), Float("b", 0, 1), Int("k", 0, 10), Choice("c", ["x", "y", "z"])])
+    encoder = UnitEncoder(space)
+    target = encoder.snap(encoder.encode([{"a": 0.731, "b": 0.2, "k": 7, "c": "y"}]))[0]
+
+    def fn(z: np.ndarray, gradient: bool = False):
+        diff = z - target
+        value = -np.sum(diff**2, axis=1)
+        return value, -2 * diff if gradient else None
+
+    best = AcquisitionOptimizer(encoder).maximize(fn, np.empty((0, 4)), np.empty((0, 4)), np.random.default_rng(0))
+    config = encoder.decode(best)
+    assert config["k"] == 7 and config["c"] == "y"
+    assert config["a"] == pytest.approx(0.731, abs=1e-4)
+    assert config["b"] == pytest.approx(0.2, abs=1e-4)
+
+
+def test_snap_gives_valid_values_and_canonical_inactive_coordinates():
+    encoder = UnitEncoder(MIXED_SPACE)
+    z = encoder.snap(np.random.default_rng(3).random((200, len(MIXED_SPACE))))
+    for row in z:
+        config = encoder.decode(row)
+        assert np.allclose(encoder.snap(encoder.encode([config]))[0], row)
+
+
+# ---------------------------------------------------------------- proposer
+
+
+def test_options_are_checked():
+    assert GPProposer.name == "gp"
+    for bad in ({"n_initial": 0}, {"batch_strategy": "greedy"}, {"max_points": 5}, {"xi": 1}):
+        with pytest.raises(UserError):
+            create("gp", BRANIN_SPACE, seed=0, options_=bad)
+
+
+_FRESH_RUN = """
+import json, math
+from tunelab.proposers import JobView, Search, create
+from tunelab.space import Float, Space
+space = Space([Float("x1", -5.0, 10.0), Float("x2", 0.0, 15.0)])
+search = Search(space, create("gp", space, seed=5, options_={"n_initial": 4}))
+configs = []
+for number in range(9):
+    (proposal,) = search.ask(1, [])
+    job = JobView(number, proposal.config, info=proposal.info)
+    search.started(job)
+    job.status, job.loss = "finished", (job.config["x2"] - 0.13 * job.config["x1"] ** 2) ** 2 + math.cos(job.config["x1"])
+    search.ended(job)
+    configs.append(job.config)
+print(json.dumps(configs))
+"""
+
+
+def test_seeded_proposals_repeat_in_a_fresh_process():
+    outputs = [subprocess.run([sys.executable, "-c", _FRESH_RUN], capture_output=True, text=True,
+                              check=True).stdout for _ in range(2)]
+    assert outputs[0] == outputs[1]
+    assert len(json.loads(outputs[0])) == 9
+    assert len({json.dumps(c) for c in json.loads(outputs[0])}) == 9
+
+
+def test_resume_from_history_gives_the_same_next_proposals():
+    jobs = run(MIXED_SPACE, "gp", mixed_loss, 14, seed=3, n_initial=5)
+    for k in (6, 10):
+        search = Search(MIXED_SPACE, create("gp", MIXED_SPACE, seed=3, options_={"n_initial": 5}))
+        history = [JobView(j.number, j.config, j.status, j.loss, info=j.info) for j in jobs[:k]]
+        search.restore(history)
+        (proposal,) = search.ask(1, [])
+        assert proposal.config == jobs[k].config
+
+
+def test_parallel_proposals_are_distinct_and_avoid_running_jobs():
+    for strategy in ("believer", "liar"):
+        jobs = run(BRANIN_SPACE, "gp", branin, 8, seed=1, n_initial=5, batch_strategy=strategy)
+        search = Search(BRANIN_SPACE, create("gp", BRANIN_SPACE, seed=1,
+                                             options_={"n_initial": 5, "batch_strategy": strategy}))
+        search.restore(jobs)
+        running = [JobView(100, {"x1": 3.0, "x2": 2.5})]
+        proposals = search.ask(4, running)
+        keys = {json.dumps(p.config, sort_keys=True) for p in proposals}
+        assert len(keys) == 4
+        assert json.dumps(running[0].config, sort_keys=True) not in keys
+
+
+def test_mixed_conditional_space_gives_valid_configs_and_survives_failures():
+    space = MIXED_SPACE
+    search = Search(space, create("gp", space, seed=0, options_={"n_initial": 4}))
+    for number in range(12):
+        (proposal,) = search.ask(1, [])
+        assert space.validate(proposal.config) == proposal.config
+        job = JobView(number, proposal.config, info=proposal.info)
+        search.started(job)
+        if number % 4 == 3:
+            job.status = "failed"
+        else:
+            job.status, job.loss = "finished", mixed_loss(job.config)
+        search.ended(job)
+
+
+def test_small_discrete_space_is_not_repeated():
+    space = Space([Int("a", 0, 2), Choice("b", ["x", "y"])])
+    jobs = run(space, "gp", lambda c: c["a"] + (c["b"] == "x"), 6, seed=0, n_initial=2)
+    assert len({json.dumps(j.config, sort_keys=True) for j in jobs}) == 6
+
+
+def test_gp_beats_random_search_on_branin():
+    gp = [min(j.loss for j in run(BRANIN_SPACE, "gp", branin, 30, seed=s)) - BRANIN_MIN for s in range(3)]
+    rand = [min(j.loss for j in run(BRANIN_SPACE, "random", branin, 30, seed=s)) - BRANIN_MIN for s in range(3)]
+    assert RandomProposer.name == "random"
+    assert np.median(gp) < 1e-2
+    assert np.median(gp) < 0.1 * np.median(rand)
+
+
+def test_time_per_proposal_is_bounded_with_200_observations():
+    space = Space([Float(f"x{i}", -5.0, 5.0) for i in range(6)] + [Choice("c", ["a", "b"])])
+    rng = np.random.default_rng(0)
+    history = []
+    for number in range(200):
+        config = space.sample(rng)
+        loss = sum(config[f"x{i}"] ** 2 for i in range(6)) + (config["c"] == "a")
+        history.append(JobView(number, config, "finished", loss))
+    search = Search(space, create("gp", space, seed=0))
+    search.restore(history)
+    start = time.perf_counter()
+    (proposal,) = search.ask(1, [])
+    assert time.perf_counter() - start < 3.0
+    assert space.validate(proposal.config) == proposal.config
