@@ -26,7 +26,7 @@ from tunelab.engine import Engine, Outcome
 from tunelab.exceptions import UserError
 from tunelab.executors import Executor, FunctionExecutor, PassiveExecutor, ScriptExecutor, function_ref
 from tunelab.results import ExperimentResult
-from tunelab.spec import ExperimentSpec, parse_spec
+from tunelab.spec import BUDGET_NAME_KEY, ExperimentSpec, parse_spec
 from tunelab.storage import Storage, default_url
 
 
@@ -60,16 +60,28 @@ def _check_budget(spec: ExperimentSpec, proposer: proposers.Proposer) -> None:
         raise UserError("n_samples: missing; set how many jobs to run (or `max_duration`)")
 
 
+def proposer_options(spec: ExperimentSpec) -> dict[str, Any]:
+    """The proposer's options: ``proposer_args`` plus what it may take from the spec
+    (grid counts, ``n_samples`` and ``n_parallel`` for proposers that plan by budget)."""
+    options = {k: v for k, v in spec.proposer_args.items() if k != BUDGET_NAME_KEY}
+    accepted = proposers.options(spec.proposer)
+    if "counts" in accepted and spec.grid_counts():
+        options.setdefault("counts", spec.grid_counts())
+    for key in ("n_samples", "n_parallel"):
+        if key in accepted:
+            options.setdefault(key, getattr(spec, key))
+    return options
+
+
 def build_engine(storage: Storage, ref: str | int, *, on_change: Callable[[Engine], None] | None = None) -> Engine:
     """An engine for the stored experiment ``ref``, ready to run or resume."""
     experiment = storage.experiment(ref)
+    if experiment.status == "imported":
+        raise UserError(f"experiment {experiment.name!r} holds imported history and cannot run; "
+                        f"seed a new experiment with \"history_from\": [{experiment.name!r}]")
     spec = ExperimentSpec.model_validate(experiment.spec)
     space = spec.space
-    options = dict(spec.proposer_args)
-    options.pop("budget_name", None)
-    if spec.proposer == "sequence" and spec.grid_counts():
-        options.setdefault("counts", spec.grid_counts())
-    proposer = proposers.create(spec.proposer, space, seed=experiment.seed, options_=options)
+    proposer = proposers.create(spec.proposer, space, seed=experiment.seed, options_=proposer_options(spec))
     _check_budget(spec, proposer)
     search = proposers.Search(space, proposer, spec.initial_configs)
     return Engine(storage, experiment, spec, _executor(spec), search, stopper=_stopper(spec),
@@ -84,8 +96,7 @@ def create(spec: ExperimentSpec | dict[str, Any], storage: Storage,
         data.update(function=function_ref(objective), script=None, command=None)
     spec = parse_spec(data)
     seed = spec.random_seed if spec.random_seed is not None else random.SystemRandom().randrange(2**31)
-    proposer = proposers.create(spec.proposer, spec.space, seed=seed,
-                                options_={k: v for k, v in spec.proposer_args.items() if k != "budget_name"})
+    proposer = proposers.create(spec.proposer, spec.space, seed=seed, options_=proposer_options(spec))
     _check_budget(spec, proposer)
     storage.create_experiment(spec.name, spec.model_dump(), seed)
     return spec
@@ -135,4 +146,5 @@ def load(ref: str | int, *, storage: str | None = None) -> ExperimentResult:
         store.close()
 
 
-__all__ = ["ExperimentResult", "Outcome", "build_engine", "create", "load", "resume", "run", "storage_root"]
+__all__ = ["ExperimentResult", "Outcome", "build_engine", "create", "load", "proposer_options", "resume", "run",
+           "storage_root"]

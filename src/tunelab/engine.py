@@ -23,7 +23,7 @@ from tunelab import storage as st
 from tunelab.exceptions import UserError
 from tunelab.executors._base import EXIT, REPORT, STARTED, Event, Executor, Launch, kill_group
 from tunelab.proposers import JobView, Proposal, Search, sign_of
-from tunelab.spec import ExperimentSpec
+from tunelab.spec import BUDGET_NAME_KEY, ExperimentSpec
 
 NO_RESULT = ("no result: the job ended without reporting a value; call tunelab.trial.report(value) "
              "or print '#Auptimizer:<value>'")
@@ -111,7 +111,23 @@ class Engine:
                 self._count(job.status, job.value, job.id)
             else:
                 self.queue.append(job)
+        self.search.preload(self._prior_history())
         self.search.restore(self.views.values())
+
+    def _prior_history(self) -> list[JobView]:
+        """Finished jobs of ``history_from`` experiments whose configs fit this space."""
+        views = []
+        for ref in self.spec.history_from:
+            source = self.storage.experiment(ref)
+            for job in self.storage.jobs(source.id, details=False):
+                if job.status != st.FINISHED or job.value is None:
+                    continue
+                try:
+                    config = self.search.space.validate(job.config)
+                except UserError:
+                    continue
+                views.append(JobView(-1 - len(views), config, st.FINISHED, self.sign * job.value, job.budget))
+        return views
 
     def _recover(self, job: st.Job) -> st.Job:
         """A job left running by a coordinator that died: keep its result if it has one."""
@@ -220,7 +236,7 @@ class Engine:
         env[protocol.ENV_CHECKPOINT_DIR] = str(self.root / "checkpoints" / _safe(self.experiment.name)
                                                / _config_hash(job.config))
         if job.budget is not None:
-            config[self.spec.proposer_args.get("budget_name", "n_iterations")] = _budget_value(job.budget)
+            config[self.spec.proposer_args.get(BUDGET_NAME_KEY, "n_iterations")] = _budget_value(job.budget)
             env[protocol.ENV_BUDGET] = repr(job.budget)
         if "gpus" in resource:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in resource["gpus"])

@@ -83,6 +83,7 @@ class ExperimentSpec(BaseModel):
     job_timeout: float | None = Field(None, gt=0)
     max_duration: float | None = Field(None, gt=0)
     initial_configs: list[dict[str, Any]] = Field(default_factory=list)
+    history_from: list[str] = Field(default_factory=list, description="experiments whose results seed the search")
 
     @field_validator("job_timeout", "max_duration", mode="before")
     @classmethod
@@ -119,10 +120,14 @@ class ExperimentSpec(BaseModel):
         return counts
 
 
+BUDGET_NAME_KEY = "budget_name"
+"""Key (top level or in ``proposer_args``) naming the config key that carries a job's budget."""
+
 _TYPE_ALIASES = {"float": "float", "real": "float", "double": "float", "int": "int", "integer": "int",
                  "choice": "choice", "categorical": "choice", "cat": "choice", "bool": "choice",
                  "ordinal": "ordinal", "constant": "constant", "const": "constant"}
-_ENTRY_KEYS = {"name", "type", "range", "log", "step", "q", "n", "interval", "when", "value", "default"}
+_ENTRY_KEYS = {"name", "type", "range", "log", "step", "q", "n", "interval", "when", "value", "default",
+               "prior", "mu", "sigma", "round_to"}
 
 
 def _entry_problem(entry: dict[str, Any], where: str) -> tuple[Param | None, list[str]]:
@@ -174,6 +179,8 @@ def _build_param(entry: dict[str, Any], kind: str, name: str) -> Param:
             return Constant(name, values, when=when)
         raise _FieldError("range", f"a constant needs `value` or a one-element `range`, got {values!r}")
     values = entry.get("range")
+    if entry.get("prior", "uniform") != "uniform":
+        return _prior_param(entry, kind, name, when)
     if kind in ("choice", "ordinal"):
         if not isinstance(values, list) or not values:
             raise _FieldError("range", f"expected a non-empty list of values, got {values!r}")
@@ -196,13 +203,28 @@ def _build_param(entry: dict[str, Any], kind: str, name: str) -> Param:
         if key in entry and (isinstance(entry[key], bool) or not isinstance(entry[key], (int, float))
                              or entry[key] <= 0):
             raise _FieldError(key, f"expected a positive number, got {entry[key]!r}")
-    cls = Float if kind == "float" else Int
     if kind == "int" and not all(float(v).is_integer() for v in values):
         raise _FieldError("range", f"an int parameter needs integer bounds, got {values!r}")
     try:
-        return cls(name, values[0], values[1], log=log, step=step, when=when)
+        if kind == "int":
+            return Int(name, values[0], values[1], log=log, step=step, when=when)
+        return Float(name, values[0], values[1], log=log, step=step, q=entry.get("round_to"), when=when)
     except ValueError as exc:
         raise _FieldError("step" if step is not None else "range", str(exc)) from None
+
+
+def _prior_param(entry: dict[str, Any], kind: str, name: str, when: dict | None) -> Param:
+    """A float with a non-uniform prior (NNI's and DeepHyper's normal family)."""
+    if kind != "float":
+        raise _FieldError("prior", f"a prior needs type float, got type {entry.get('type')!r}")
+    bounds = entry.get("range") or (None, None)
+    if not isinstance(bounds, (list, tuple)) or len(bounds) != 2:
+        raise _FieldError("range", f"expected [low, high] or no range with a prior, got {bounds!r}")
+    try:
+        return Float(name, bounds[0], bounds[1], log=bool(entry.get("log", False)), prior=entry["prior"],
+                     mu=entry.get("mu"), sigma=entry.get("sigma"), q=entry.get("round_to"), when=when)
+    except ValueError as exc:
+        raise _FieldError("prior", str(exc)) from None
 
 
 def build_space(parameter_config: list[dict[str, Any]]) -> Space:
@@ -281,10 +303,15 @@ def parse_spec(data: dict[str, Any], *, default_name: str = "experiment") -> Exp
         accepted = set()
     args = dict(data.get("proposer_args") or {})
     for key in list(data):
-        if key in accepted and key not in ExperimentSpec.model_fields:
+        if (key in accepted or key == BUDGET_NAME_KEY) and key not in ExperimentSpec.model_fields:
             args[key] = data.pop(key)
     if args:
         data["proposer_args"] = args
+    unknown = sorted(set(args) - accepted - {BUDGET_NAME_KEY}) if accepted or not problems else []
+    for key in unknown:
+        valid = ", ".join(sorted(accepted)) or "none"
+        problems.append(f"proposer_args: {key!r} is not an option of proposer {proposer_name!r}; "
+                        f"its options are: {valid}")
     spec = None
     try:
         spec = ExperimentSpec.model_validate(data)

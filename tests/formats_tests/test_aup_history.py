@@ -96,3 +96,35 @@ def test_missing_or_foreign_file_is_a_user_error(tmp_path: Path) -> None:
     (tmp_path / "x.db").write_text("not sqlite at all, just text" * 20)
     with pytest.raises(UserError, match="is not an Auptimizer database"):
         read_aup_history(tmp_path / "x.db")
+
+
+def test_tunelab_import_then_history_from_seeds_a_new_search(tmp_path: Path) -> None:
+    from tests.conftest import show, tunelab, write, write_experiment
+
+    path = tmp_path / "sqlite3.db"
+    db = _db(path, SCHEMA)
+    exp = {"name": "./quad/exp.json", "proposer": "random", "target": "min"}
+    db.execute("INSERT INTO experiment (eid, uid, start_time, status, exp_config) VALUES (1, 1, 10, 'FINISHED', ?)",
+               (json.dumps(exp),))
+    grid = [0, 1, 2, 3]
+    for jid, x in enumerate(grid, start=1):
+        db.execute("INSERT INTO job VALUES (?, ?, 1, 100, 200, 'FINISHED', ?)", (jid, (x - 2) ** 2,
+                                                                                 json.dumps({"x": x})))
+    db.commit()
+    db.close()
+    url = f"sqlite:///{tmp_path / 'tl.db'}"
+    out = tunelab("import", str(path), "--name", "past", "--storage", url)
+    assert out.returncode == 0, out.stderr
+    past = show("past", url)
+    assert past["experiment"]["status"] == "imported"
+    assert [(j["config"]["x"], j["result"], j["status"]) for j in past["jobs"]] == [
+        (x, (x - 2) ** 2, "finished") for x in grid]
+    assert past["best"]["config"] == {"x": 2}
+    assert tunelab("resume", "past", "--storage", url).returncode == 2
+    write(tmp_path / "train.py", "import json, sys\nx = json.load(open(sys.argv[1]))['x']\n"
+                                 "print(f'#Auptimizer:{(x - 2) ** 2}')\n")
+    spec = write_experiment(tmp_path, name="new", script="train.py", proposer="sequence", history_from=["past"],
+                            parameter_config=[{"name": "x", "type": "int", "range": [0, 5]}])
+    out = tunelab("run", str(spec), "--storage", url, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert sorted(j["config"]["x"] for j in show("new", url)["jobs"]) == [4, 5]

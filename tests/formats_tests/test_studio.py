@@ -404,4 +404,10 @@ def test_example_studio_sweep_runs(tmp_path):
     assert out.returncode == 0, out.stderr
     jobs = _jobs(work, "example")
     assert sorted(j["config"]["C"] for j in jobs) == pytest.approx([0.1, 1.0, 10.0])
-    assert all(0.5 < j["value"] <= 1 for j in jobs)
+    assert all(0 < j["value"] <= 1 for j in jobs) and max(j["value"] for j in jobs) > 0.9
+
+
+def test_array_parameters_fold_back_into_lists_for_substitution():
+    spec, _ = build_spec(["w=0:1:3:a"], COMMAND, optimizer="cmaes")
+    parse_spec(spec)
+    assert studio.group_arrays({"w[1]": 0.2, "w[0]": 0.1, "w[2]": 0.3, "lr": 1}) == {"lr": 1, "w": [0.1, 0.2, 0.3]}

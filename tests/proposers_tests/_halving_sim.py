@@ -42,7 +42,7 @@ def to_job(number: int, proposal: Proposal) -> JobView:
     return JobView(number, dict(proposal.config), budget=proposal.budget, info=dict(proposal.info))
 
 
-def next_after_restore(name: str, options: dict[str, Any], history: list[JobView], k: int, n: int = 3,
+def next_after_restore(name: str, options: dict[str, Any], history: list[JobView], k: int, n: int = 1,
                        seed: int = 0, space: Space = SPACE) -> list[tuple]:
     """The next ``n`` proposals of a fresh search restored from the first ``k`` jobs."""
     search = Search(space, create(name, space, seed=seed, options_=options))

@@ -80,9 +80,8 @@ def test_resume_gives_the_same_next_proposals(engine: str) -> None:
         pytest.skip(f"{engine} is not registered")
     options = {"max_iter": 27, "engine": engine}
     history = run("hyperband", options, jobs=70)
-    for k in (0, 5, 27, 31, 40, 62):
-        serial = [key(j) for j in history[k:k + 3]]
-        assert next_after_restore("hyperband", options, history, k) == serial, k
+    for k in (0, 5, 27, 31, 40, 62, 69):
+        assert next_after_restore("hyperband", options, history, k) == [key(history[k])], k
 
 
 def test_failed_jobs_do_not_stall_and_one_pass_is_exhausted() -> None:

@@ -9,6 +9,7 @@ import typer
 
 from tunelab.cli._common import StorageOption, open_storage
 from tunelab.cli._progress import Progress
+from tunelab.exceptions import UserError
 from tunelab.results import ExperimentResult
 
 if TYPE_CHECKING:
@@ -56,18 +57,31 @@ def run(
     n_parallel: Annotated[int | None, typer.Option("--n-parallel", help="Override n_parallel.")] = None,
     seed: Annotated[int | None, typer.Option(help="Override random_seed.")] = None,
     live: Annotated[bool | None, typer.Option("--live/--plain", help="Live display or plain lines.")] = None,
+    run_function: Annotated[str | None, typer.Option(
+        "--run", help="With a DeepHyper problem file (.py): the run function, module:function or file.py:function.")
+    ] = None,
 ) -> None:
     """Run an experiment file to its end (Ctrl-C stops cleanly; `tunelab resume` goes on)."""
     from tunelab import api
     from tunelab.loader import load_experiment
     from tunelab.spec import parse_spec, resolve_paths
 
-    spec = load_experiment(experiment)
     overrides = {k: v for k, v in {"name": name, "proposer": proposer, "n_samples": n_samples,
                                    "n_parallel": n_parallel, "random_seed": seed}.items() if v is not None}
-    if overrides:
-        spec = resolve_paths(parse_spec({**spec.model_dump(exclude_none=True), **overrides}),
-                             experiment.resolve().parent)
+    if experiment.suffix == ".py":
+        from tunelab.executors import function_ref
+        from tunelab.formats.deephyper import spec_from_problem_file
+
+        if not run_function:
+            raise UserError(f"--run: {experiment.name} is a Python problem file; name its run function with "
+                            f"--run module:function")
+        data, objective = spec_from_problem_file(experiment, run_function)
+        data["function"] = function_ref(objective)
+    elif run_function:
+        raise UserError(f"--run: only a DeepHyper problem file (.py) takes --run, got {experiment.name}")
+    else:
+        data = load_experiment(experiment).model_dump(exclude_none=True)
+    spec = resolve_paths(parse_spec({**data, **overrides}), experiment.resolve().parent)
     store = open_storage(storage)
     try:
         api.create(spec, store)

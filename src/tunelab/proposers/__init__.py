@@ -5,6 +5,7 @@ Use :func:`create` to build one by name with checked options, or import a class.
 
 from tunelab.proposers._anneal import AnnealProposer
 from tunelab.proposers._asha import ASHAProposer
+from tunelab.proposers._auto import AutoProposer
 from tunelab.proposers._base import JobView, Proposal, Proposer
 from tunelab.proposers._bohb import BOHBProposer
 from tunelab.proposers._cmaes import CMAESProposer
@@ -22,6 +23,7 @@ from tunelab.proposers._tpe import TPEProposer
 __all__ = [
     "ASHAProposer",
     "AnnealProposer",
+    "AutoProposer",
     "BOHBProposer",
     "BatchProposer",
     "CMAESProposer",

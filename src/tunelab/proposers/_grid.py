@@ -11,21 +11,28 @@ from tunelab.space import Config, Space
 
 
 class _ListProposer(Proposer):
-    """Proposes a fixed sequence of configs in order, then is exhausted."""
+    """Proposes a fixed sequence of configs in order, skipping those already run or
+    known from earlier experiments, then is exhausted."""
+
+    def __init__(self, space: Space, *, seed: int = 0) -> None:
+        super().__init__(space, seed=seed)
+        self._done: set[str] = set()
 
     def _configs(self) -> list[Config]:
         raise NotImplementedError
 
     def propose(self, n: int, running: Sequence[JobView]) -> list[Proposal]:
-        configs = self._configs()
-        start = self.n_proposed
-        chosen = configs[start:start + n]
-        if start + n >= len(configs):
+        todo = [c for c in self._configs() if self.space.key(c) not in self._done]
+        if len(todo) <= n:
             self.exhausted = True
-        return [Proposal(dict(c)) for c in chosen]
+        return [Proposal(dict(c)) for c in todo[:n]]
+
+    def on_job_started(self, job: JobView) -> None:
+        self._done.add(self.space.key(job.config))
 
     def observe(self, job: JobView) -> None:
-        """A fixed list ignores results."""
+        """Only marks the config as done: a fixed list ignores results."""
+        self._done.add(self.space.key(job.config))
 
 
 @register

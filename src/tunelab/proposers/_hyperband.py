@@ -115,9 +115,13 @@ class HalvingBrackets(Proposer):
     def _refresh(self) -> None:
         while self._open < len(self.brackets) and self.brackets[self._open].done:
             self._open += 1
-        limit = math.inf if self.iterations is None else self.iterations * len(self._templates)
-        no_more = self._dry or len(self.brackets) >= limit
+        no_more = self._dry or len(self.brackets) >= self._max_brackets
         self.exhausted = no_more and self._open >= len(self.brackets)
+
+    @property
+    def _max_brackets(self) -> float:
+        """Brackets the run may open: ``iterations`` passes, or no limit."""
+        return math.inf if self.iterations is None else self.iterations * len(self._templates)
 
     # -- proposing -------------------------------------------------------------------
     def _draw(self, count: int, running: Sequence[JobView]) -> list[Config]:
@@ -127,9 +131,8 @@ class HalvingBrackets(Proposer):
     def propose(self, n: int, running: Sequence[JobView]) -> list[Proposal]:
         out: list[Proposal] = []
         index = self._open
-        limit = math.inf if self.iterations is None else self.iterations * len(self._templates)
         while len(out) < n:
-            if index == len(self.brackets) and (self._dry or index >= limit):
+            if index == len(self.brackets) and (self._dry or index >= self._max_brackets):
                 break
             out += self._work(self._bracket(index), n - len(out), running)
             index += 1

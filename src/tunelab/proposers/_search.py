@@ -89,6 +89,16 @@ class Search:
         else:
             self.proposer.observe(job)
 
+    def preload(self, jobs: Iterable[JobView]) -> None:
+        """Teach the proposer results from earlier experiments (not jobs of this one).
+
+        Their configs count as seen, so a finite space does not run them again.
+        """
+        for job in jobs:
+            self._seen.add(self._key(Proposal(job.config, job.budget)))
+            if job.loss is not None and math.isfinite(job.loss):
+                self.proposer.observe(job)
+
     def restore(self, jobs: Iterable[JobView]) -> None:
         """Replay a stored history (in proposal order) into a fresh proposer."""
         ordered = sorted(jobs, key=lambda j: j.number)

@@ -9,7 +9,7 @@ from tunelab.stoppers._bandit import BanditStopper
 from tunelab.stoppers._base import Decision, NeverStop, Stopper
 from tunelab.stoppers._curve_fitting import CurveFittingStopper, predict_final
 from tunelab.stoppers._median import MedianStopper
-from tunelab.stoppers._registry import create, from_auptimizer, from_deephyper, from_nni, names
+from tunelab.stoppers._registry import create, from_auptimizer, from_deephyper, from_nni, from_spec, names
 from tunelab.stoppers._successive_halving import SuccessiveHalvingStopper
 from tunelab.stoppers._truncation import TruncationStopper
 
@@ -26,6 +26,7 @@ __all__ = [
     "from_auptimizer",
     "from_deephyper",
     "from_nni",
+    "from_spec",
     "names",
     "predict_final",
 ]

@@ -176,3 +176,32 @@ def from_deephyper(name: str, options: dict[str, Any] | None = None) -> Stopper:
     if key not in _DEEPHYPER:
         raise _unknown("stopper", name, ["MedianStopper", "SuccessiveHalvingStopper"])
     return _build("stopper_kwargs", f"stopper {name!r}", _DEEPHYPER[key], dict(options or {}))
+
+
+def from_spec(early_stop: dict[str, Any]) -> Stopper:
+    """The stopper for an experiment's ``resource_args.early_stop``, in any of its forms.
+
+    Forms: Auptimizer's (``{"aup_policy": ..., ...}``), NNI's assessor as translated by
+    its front-end (``{"nni": "Medianstop", ...classArgs}``), DeepHyper's
+    (``{"deephyper": "MedianStopper", ...}``), or native (``{"name": "median", ...}``).
+
+    Raises:
+        UserError: the form is not recognised, or the rule rejects its options.
+
+    Example:
+        >>> from_spec({"name": "median", "n_startup_jobs": 3}).name
+        'median'
+    """
+    if not isinstance(early_stop, dict):
+        raise UserError(f"resource_args.early_stop: expected an object, got {early_stop!r}")
+    options = dict(early_stop)
+    if "aup_policy" in options:
+        return from_auptimizer(options)
+    if "nni" in options:
+        return from_nni(options.pop("nni"), options)
+    if "deephyper" in options:
+        return from_deephyper(options.pop("deephyper"), options)
+    if "name" in options:
+        return create(options.pop("name"), **options)
+    raise UserError("resource_args.early_stop: name the rule, e.g. {\"name\": \"median\"} or "
+                    "{\"aup_policy\": \"median\", \"aup_policy_steps\": 1}")

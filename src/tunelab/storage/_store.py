@@ -11,12 +11,13 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, func, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 
 from tunelab.exceptions import StorageError, UserError
@@ -138,6 +139,41 @@ class Storage:
             raise StorageError(f"--storage: cannot open {self.url!r}: {first}") from None
         except IntegrityError:
             self._check_schema()
+
+    @classmethod
+    def upgrade(cls, url: str) -> str:
+        """Bring the schema at ``url`` to this tunelab's version, one step at a time.
+
+        Returns:
+            What was done, one line.
+
+        Raises:
+            StorageError: the schema is newer than this tunelab, or has no upgrade path.
+        """
+        engine = cls._connect(url)
+        try:
+            with engine.begin() as conn:
+                row = conn.execute(select(s.meta.c.value).where(s.meta.c.key == "schema_version")).first()
+                version = int(row[0]) if row else s.SCHEMA_VERSION
+                if version > s.SCHEMA_VERSION:
+                    raise StorageError(f"storage schema is v{version}, newer than this tunelab "
+                                       f"(v{s.SCHEMA_VERSION}): upgrade tunelab")
+                start = version
+                while version < s.SCHEMA_VERSION:
+                    step = _UPGRADES.get(version)
+                    if step is None:
+                        raise StorageError(f"storage schema v{version} has no upgrade path to "
+                                           f"v{s.SCHEMA_VERSION}; export it with an older tunelab")
+                    step(conn)
+                    version += 1
+                    conn.execute(update(s.meta).where(s.meta.c.key == "schema_version").values(value=str(version)))
+        except OperationalError as exc:
+            raise StorageError(f"--storage: cannot open {url!r}: {str(exc.orig).splitlines()[0]}") from None
+        finally:
+            engine.dispose()
+        if start == s.SCHEMA_VERSION:
+            return f"storage schema is already v{s.SCHEMA_VERSION}"
+        return f"storage schema upgraded from v{start} to v{s.SCHEMA_VERSION}"
 
     def close(self) -> None:
         """Release the connection pool."""
@@ -283,6 +319,10 @@ class Storage:
         if row is None:
             raise StorageError(f"job {job_id} not found in {self.url}; `tunelab show EXP` lists the jobs")
         return next(j for j in self.jobs(row[0]) if j.id == job_id)
+
+
+_UPGRADES: dict[int, Callable[[Connection], None]] = {}
+"""Schema upgrade steps: ``_UPGRADES[v]`` turns a v schema into v+1 (none yet: v1 is the first)."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

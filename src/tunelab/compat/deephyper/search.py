@@ -2,8 +2,9 @@
 
 ``search.search(max_evals=...)`` runs the jobs asynchronously on the evaluator's workers
 through :func:`tunelab.api.run`, then writes DeepHyper's ``results.csv`` in ``log_dir``
-and returns it as a DataFrame: ``p:<name>`` per hyperparameter, ``objective`` (``"F"``
-for a failed job), ``job_id``, ``job_status``, ``m:timestamp_submit``,
+and returns it as a DataFrame: ``p:<name>`` per hyperparameter, ``objective`` (``"F..."``
+for a failed job), ``job_id`` (the job's number in the search), ``job_status`` (``DONE``,
+or ``CANCELLED`` for a job that never ended), ``m:timestamp_submit``,
 ``m:timestamp_gather`` (seconds since the search started) and ``m:<metadata>``.
 """
 

@@ -9,7 +9,6 @@ kernel, split on unordered and inactive values as easily as on numbers, and cost
 from __future__ import annotations
 
 import numpy as np
-from sklearn.ensemble import RandomForestRegressor
 
 INACTIVE = -1.0
 """Feature value of an inactive parameter: outside [0, 1], so one split isolates it."""
@@ -33,6 +32,8 @@ class ForestSurrogate:
     """
 
     def __init__(self, n_trees: int, seed: int) -> None:
+        from sklearn.ensemble import RandomForestRegressor  # heavy: imported when a model is first built
+
         self.forest = RandomForestRegressor(n_estimators=n_trees, max_features=5 / 6, min_samples_split=3,
                                             min_samples_leaf=1, bootstrap=True, random_state=seed, n_jobs=1)
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy.stats import qmc
+from threadpoolctl import threadpool_limits
 
 from tunelab.proposers._base import JobView, Proposal, Proposer
 from tunelab.proposers._gp.acquisition import AcquisitionOptimizer, log_ei_function
@@ -114,7 +115,10 @@ class GPProposer(Proposer):
                                 or self.encoder.n_groups == 0):
             out.append(Proposal(self._design_point(self.n_proposed + len(out))))
         if len(out) < n:
-            out.extend(self._model_proposals(n - len(out), [*running, *(JobView(-1, p.config) for p in out)]))
+            # The matrices are small: BLAS threads only add synchronisation, and on a busy
+            # machine (the trials use the cores) oversubscription slows each call 10-100x.
+            with threadpool_limits(limits=1, user_api="blas"):
+                out.extend(self._model_proposals(n - len(out), [*running, *(JobView(-1, p.config) for p in out)]))
         return out
 
     def _design_point(self, index: int) -> Config:

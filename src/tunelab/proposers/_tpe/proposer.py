@@ -19,6 +19,9 @@ from tunelab.proposers._registry import register
 from tunelab.proposers._tpe.estimator import Bandwidth, ParzenEstimator
 from tunelab.space import Config, Space
 
+_TRIES = 64
+"""Draws tried for a config not yet taken, on a finite space."""
+
 
 def forgetting_weights(count: int, keep: int) -> np.ndarray:
     """Weights of ``count`` points ordered oldest first: the ``keep`` newest weigh 1 and
@@ -237,20 +240,58 @@ class TPEProposer(Proposer):
                             consider_endpoints=consider_endpoints, forget_after=forget_after,
                             max_history=max_history)
         self.design = QMCDesign(len(space), "sobol", seed=self.seed)
+        self._finite = math.isfinite(space.cardinality)
+        self._seen: set[str] = set()
 
     def propose(self, n: int, running: Sequence[JobView]) -> list[Proposal]:
         pending = [self.core.encode(job.config) for job in running]
+        taken = self._seen | {self.space.key(job.config) for job in running} if self._finite else set()
         out: list[Proposal] = []
         for i in range(n):
             if self.core.n_finished < self.n_startup_jobs:
-                config = self.space.from_unit(self.design.points(self.n_proposed + i, 1)[0])
+                config = self._startup(self.n_proposed + i, taken)
                 info: dict[str, Any] = {"tpe": "startup"}
             else:
-                config = self.core.suggest(self.rng(i), pending)
+                config = self._model(i, pending, taken)
                 info = {"tpe": "model"}
             pending.append(self.core.encode(config))
+            if self._finite:
+                taken.add(self.space.key(config))
             out.append(Proposal(config, info=info))
         return out
+
+    def _startup(self, index: int, taken: set[str]) -> Config:
+        """Design point ``index``, or on a finite space the next design point not yet taken."""
+        points = self.design.points(index, _TRIES if self._finite else 1)
+        for point in points:
+            config = self.space.from_unit(point)
+            if self.space.key(config) not in taken:
+                return config
+        return self._unseen(self.rng(_TRIES + index), taken, self.space.from_unit(points[0]))
+
+    def _model(self, i: int, pending: list[np.ndarray], taken: set[str]) -> Config:
+        """TPE's suggestion; on a finite space, one not taken yet (a few redraws, then random)."""
+        config = self.core.suggest(self.rng(i), pending)
+        for attempt in range(1, 4):
+            if self.space.key(config) not in taken:
+                return config
+            config = self.core.suggest(self.rng(i + attempt * _TRIES), pending)
+        return self._unseen(self.rng(i + 4 * _TRIES), taken, config)
+
+    def _unseen(self, rng: np.random.Generator, taken: set[str], fallback: Config) -> Config:
+        """A random config not in ``taken`` (``fallback`` if none is found quickly)."""
+        if self.space.key(fallback) not in taken:
+            return fallback
+        for _ in range(_TRIES):
+            config = self.space.sample(rng)
+            if self.space.key(config) not in taken:
+                return config
+        return fallback
+
+    def on_job_started(self, job: JobView) -> None:
+        """On a finite space, remember the config so it is not proposed again."""
+        if self._finite:
+            self._seen.add(self.space.key(job.config))
 
     def observe(self, job: JobView) -> None:
         self.core.add(job.number, job.config, job.loss)

@@ -1,0 +1,184 @@
+"""The ``auto`` proposer: picks the algorithm from the space, the budget and the parallelism.
+
+The choice is a :class:`Plan`, a list of stages ``(first job number, proposer name)``
+computed once from the space and the options, so the proposer that makes job ``k`` is a
+pure function of the space, the options and ``k``: a resumed search chooses exactly as
+the serial one did. Every stage's proposer is built up front and told every job (started,
+finished, failed), so a later stage starts from the whole history, not from scratch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tunelab.proposers._base import JobView, Proposal, Proposer
+from tunelab.proposers._registry import get, register
+from tunelab.space import Space
+
+GP_MAX_JOBS = 200
+"""Jobs after which a GP stops being worth its cost (cubic in the history) on numeric spaces."""
+
+GP_MAX_DIM = 20
+"""Most numeric dimensions a GP models well within a few hundred jobs."""
+
+MAX_PARALLEL_GP = 16
+"""Above this many parallel slots, batches of GP fantasies cost too much per proposal."""
+
+CATEGORICAL_SHARE = 0.25
+"""Share of unordered choices (among the searched parameters) from which the space counts as categorical."""
+
+
+@dataclass(frozen=True)
+class SpaceKind:
+    """What ``auto`` looks at in a space.
+
+    Attributes:
+        numeric: searched parameters with an order (float, int, ordinal).
+        categorical: searched unordered choices.
+        conditional: some parameter exists only under a parent's value.
+        cardinality: number of distinct configs (``inf`` when continuous).
+    """
+
+    numeric: int
+    categorical: int
+    conditional: bool
+    cardinality: float
+
+    @classmethod
+    def of(cls, space: Space) -> SpaceKind:
+        """Describe ``space`` (constants and one-value parameters are not searched)."""
+        searched = [p for p in space if p.cardinality > 1]
+        categorical = sum(p.is_categorical for p in searched)
+        return cls(len(searched) - categorical, categorical, space.is_conditional, space.cardinality)
+
+    @property
+    def dim(self) -> int:
+        """Searched parameters."""
+        return self.numeric + self.categorical
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Stages of a search: ``(first job number, proposer name)``, first stage at job 0.
+
+    Example:
+        >>> plan = Plan(((0, "gp"), (200, "tpe")))
+        >>> plan.at(199), plan.at(200)
+        ('gp', 'tpe')
+    """
+
+    stages: tuple[tuple[int, str], ...]
+
+    def at(self, number: int) -> str:
+        """The proposer of job ``number``."""
+        return [name for start, name in self.stages if start <= number][-1]
+
+    @property
+    def names(self) -> list[str]:
+        """Every proposer of the plan, in stage order, once each."""
+        return list(dict.fromkeys(name for _, name in self.stages))
+
+
+def choose(kind: SpaceKind, n_samples: int | None, n_parallel: int) -> Plan:
+    """The plan for a space of ``kind``, a budget of ``n_samples`` jobs (None: unknown) and
+    ``n_parallel`` slots.
+
+    * Nothing to search (constants only): ``random``.
+    * Conditional spaces and spaces with a large share of unordered choices: ``tpe``,
+      which models each branch and each choice exactly and costs little.
+    * Numeric spaces (float, int, ordinal, a few choices) up to ``GP_MAX_DIM`` dimensions
+      with at most ``MAX_PARALLEL_GP`` slots: ``gp`` (Sobol start included) for the first
+      ``GP_MAX_JOBS`` jobs; a longer or unknown budget continues with ``cmaes`` when it
+      leaves CMA-ES a few dozen generations, else ``tpe``, which starts from the whole
+      history.
+    * Higher dimension or many parallel slots: ``cmaes`` (with no budget to spare for a
+      start, ``tpe`` when the budget is below ten generations' worth).
+    """
+    if kind.dim == 0:
+        return Plan(((0, "random"),))
+    if kind.conditional or kind.categorical > CATEGORICAL_SHARE * kind.dim:
+        return Plan(((0, "tpe"),))
+    popsize = 4 + math.floor(3 * math.log(max(2, kind.dim)))
+    if kind.dim > GP_MAX_DIM or n_parallel > MAX_PARALLEL_GP:
+        short = n_samples is not None and n_samples < 10 * popsize
+        return Plan(((0, "tpe" if short else "cmaes"),))
+    if n_samples is not None and n_samples <= GP_MAX_JOBS:
+        return Plan(((0, "gp"),))
+    rest = None if n_samples is None else n_samples - GP_MAX_JOBS
+    after = "cmaes" if rest is None or rest >= 30 * popsize else "tpe"
+    return Plan(((0, "gp"), (GP_MAX_JOBS, after)))
+
+
+@register
+class AutoProposer(Proposer):
+    """The default proposer: chooses and switches algorithms by the kind of problem.
+
+    See :func:`choose` for the rules. Each proposal's ``info`` names the proposer that
+    made it (``"via"``), next to that proposer's own bookkeeping.
+
+    Args:
+        n_samples: the experiment's budget in jobs, when known (the engine fills it in).
+        n_parallel: jobs run at once (the engine fills it in).
+
+    Example:
+        >>> from tunelab.space import Space, Float
+        >>> p = AutoProposer(Space([Float("x", 0, 1), Float("y", 0, 1)]), seed=0, n_samples=50)
+        >>> p.plan
+        Plan(stages=((0, 'gp'),))
+        >>> p.propose(1, running=[])[0].info["via"]
+        'gp'
+    """
+
+    name = "auto"
+
+    def __init__(self, space: Space, *, seed: int = 0, n_samples: int | None = None, n_parallel: int = 1) -> None:
+        super().__init__(space, seed=seed)
+        if n_samples is not None and (isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1):
+            raise ValueError(f"`n_samples` must be an integer >= 1 or None, but got {n_samples!r}")
+        if isinstance(n_parallel, bool) or not isinstance(n_parallel, int) or n_parallel < 1:
+            raise ValueError(f"`n_parallel` must be an integer >= 1, but got {n_parallel!r}")
+        self.kind = SpaceKind.of(space)
+        self.plan = choose(self.kind, n_samples, n_parallel)
+        self.stages: dict[str, Proposer] = {name: get(name)(space, seed=self.seed) for name in self.plan.names}
+
+    @property
+    def active(self) -> Proposer:
+        """The proposer of the next job."""
+        return self.stages[self.plan.at(self.n_proposed)]
+
+    def _sync(self) -> None:
+        for proposer in self.stages.values():
+            proposer.n_proposed = self.n_proposed
+        self.exhausted = self.active.exhausted
+
+    def propose(self, n: int, running: Sequence[JobView]) -> list[Proposal]:
+        """Up to ``n`` proposals of the active stage (a batch never spans two stages)."""
+        self._sync()
+        name = self.plan.at(self.n_proposed)
+        boundary = [start for start, _ in self.plan.stages if start > self.n_proposed]
+        if boundary:
+            n = min(n, boundary[0] - self.n_proposed)
+        out = self.stages[name].propose(n, running)
+        for proposal in out:
+            proposal.info["via"] = name
+        return out
+
+    def on_job_started(self, job: JobView) -> None:
+        self._sync()
+        for proposer in self.stages.values():
+            proposer.on_job_started(job)
+
+    def observe(self, job: JobView) -> None:
+        for proposer in self.stages.values():
+            proposer.observe(job)
+        self._sync()
+
+    def on_job_failed(self, job: JobView) -> None:
+        for proposer in self.stages.values():
+            proposer.on_job_failed(job)
+        self._sync()
+
+    def __repr__(self) -> str:
+        return f"AutoProposer(plan={self.plan}, kind={self.kind}, n_proposed={self.n_proposed})"

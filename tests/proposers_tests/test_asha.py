@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import statistics
+
+import pytest
+from _halving_sim import best_full_for_epochs, key, next_after_restore, random_full_for_epochs, run, shared_problem
+
+from tunelab.exceptions import UserError
+from tunelab.proposers import ASHAProposer, create
+from tunelab.proposers._asha import AshaRungs
+from tunelab.space import Float, Space
+
+
+def test_promotes_top_third_as_soon_as_it_exists() -> None:
+    rungs = AshaRungs([1, 3, 9], eta=3)
+    rungs.add(0, 0, "a")
+    rungs.record(0, 0, "a", 0.5)
+    rungs.add(0, 0, "b")
+    rungs.record(0, 0, "b", 0.2)
+    assert rungs.promotion() is None  # 2 results: top floor(2/3) = 0
+    rungs.add(0, 0, "c")
+    assert rungs.promotion() is None  # c still running
+    rungs.record(0, 0, "c", 0.9)
+    assert rungs.promotion() == (0, 1, "b")
+    rungs.add(0, 1, "b")
+    assert rungs.promotion() is None  # b already promoted
+    for cid, loss in (("d", 0.1), ("e", 0.8), ("f", float("inf"))):
+        rungs.add(0, 0, cid)
+        rungs.record(0, 0, cid, loss)
+    assert rungs.promotion() == (0, 1, "d")  # 6 results: top 2 are d and b
+
+
+def test_higher_rungs_promote_first_and_failures_never_promote() -> None:
+    rungs = AshaRungs([1, 3, 9], eta=3)
+    for cid, loss in (("a", 0.1), ("b", 0.2), ("c", 0.3)):
+        rungs.add(0, 0, cid)
+        rungs.record(0, 0, cid, loss)
+    for cid in "xyz":
+        rungs.add(0, 1, cid)
+        rungs.record(0, 1, cid, float("inf"))
+    assert rungs.promotion() == (0, 1, "a")  # rung 1 only has failures: nothing goes up from it
+    rungs.record(0, 1, "x", 0.05)
+    assert rungs.promotion() == (0, 2, "x")
+
+
+def test_serial_run_shape_and_brackets() -> None:
+    history = run("asha", {"max_budget": 9}, jobs=4)
+    assert [j.budget for j in history] == [1, 1, 1, 3]
+    best = min(history[:3], key=lambda j: j.loss)
+    assert history[3].info == {"bracket": 0, "rung": 1, "config_id": best.info["config_id"], "resume_from": 1}
+    two = run("asha", {"max_budget": 9, "brackets": 2}, jobs=2)
+    assert [(j.budget, j.info["bracket"]) for j in two] == [(1, 0), (3, 1)]
+
+
+def test_a_free_slot_never_waits() -> None:
+    asha = ASHAProposer(Space([Float("x", 0, 1)]), seed=0, max_budget=9)
+    assert len(asha.propose(5, running=[])) == 5
+
+
+@pytest.mark.parametrize("sampler", ["random", "tpe"])
+def test_resume_gives_the_same_next_proposal(sampler: str) -> None:
+    from tunelab.proposers import names
+
+    if sampler not in names():
+        pytest.skip(f"{sampler} is not registered")
+    options = {"max_budget": 27, "sampler": sampler}
+    history = run("asha", options, jobs=60)
+    for k in (0, 3, 10, 25, 44, 59):
+        assert next_after_restore("asha", options, history, k) == [key(history[k])], k
+
+
+def test_failed_jobs_count_as_losers() -> None:
+    history = run("asha", {"max_budget": 9}, jobs=40,
+                  loss=lambda c, b: None if c["x"] > 5 else c["y"] / b)
+    promoted = [j for j in history if j.info["rung"] > 0]
+    assert promoted and all(j.config["x"] <= 5 for j in promoted)
+
+
+def test_aliases_and_errors() -> None:
+    space = Space([Float("x", 0, 1)])
+    asha = create("asha", space, seed=0, options_={"min_resource": 3, "max_resource": 27, "reduction_factor": 3})
+    assert asha.core.budgets == [[3, 9, 27]]
+    with pytest.raises(UserError, match="give only one of `min_budget`, `grace_period`"):
+        create("asha", space, seed=0, options_={"min_budget": 1, "grace_period": 2})
+    with pytest.raises(UserError, match="`brackets` must be an integer in"):
+        create("asha", space, seed=0, options_={"brackets": 9})
+
+
+def test_asha_beats_random_at_full_budget_on_mf_branin() -> None:
+    problem = shared_problem("mf_branin")
+    epochs = 12 * problem.max_budget
+    asha = [best_full_for_epochs("asha", {"max_budget": 81}, problem, s, epochs) for s in range(5)]
+    rnd = [random_full_for_epochs(problem, s + 100, epochs) for s in range(5)]
+    assert statistics.median(asha) + 0.3 < statistics.median(rnd), (asha, rnd)
