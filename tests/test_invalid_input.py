@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import show, tunelab, write_experiment
+from tests.conftest import show, tunelab, write, write_experiment
 
 GOOD = {"script": "train.py", "n_samples": 2,
         "parameter_config": [{"name": "x", "type": "float", "range": [0, 1]}]}
@@ -47,13 +47,25 @@ BAD_FILES = {
 }
 
 
+@pytest.fixture(scope="module")
+def kept(tmp_path_factory):
+    """A storage that already holds a finished experiment, shared by the cases below."""
+    folder = tmp_path_factory.mktemp("kept")
+    write(folder / "train.py", "print('#Auptimizer:0.5')\n")
+    url = f"sqlite:///{folder / 'tunelab.db'}"
+    exp = write_experiment(folder, name="kept", **GOOD)
+    assert tunelab("run", str(exp), "--storage", url, cwd=folder).returncode == 0
+    return url, show("kept", url)
+
+
 @pytest.fixture
-def recorded(workdir, storage_url, script):
-    """A storage that already holds a finished experiment."""
-    script("print('#Auptimizer:0.5')\n")
-    exp = write_experiment(workdir, name="kept", **GOOD)
-    assert tunelab("run", str(exp), "--storage", storage_url).returncode == 0
-    return show("kept", storage_url)
+def storage_url(kept):
+    return kept[0]
+
+
+@pytest.fixture
+def recorded(kept):
+    return kept[1]
 
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
@@ -94,7 +106,7 @@ def test_missing_file_unknown_experiment_and_bad_storage(workdir, storage_url, r
 
 
 def test_same_name_twice_is_refused_and_keeps_the_first(workdir, storage_url, recorded):
-    exp = write_experiment(workdir, name="kept", **GOOD)
+    exp = write_experiment(workdir, name="kept", **{**GOOD, "script": "elsewhere.py"})
     out = tunelab("run", str(exp), "--storage", storage_url)
     assert out.returncode == 2
     assert "tunelab resume kept" in out.stderr

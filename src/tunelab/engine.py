@@ -21,7 +21,7 @@ from typing import Any
 from tunelab import _protocol as protocol
 from tunelab import storage as st
 from tunelab.exceptions import UserError
-from tunelab.executors._base import EXIT, REPORT, STARTED, Event, Executor, Launch, kill_group
+from tunelab.executors._base import EXIT, PID_FILE, REPORT, Event, Executor, Launch, kill_group
 from tunelab.proposers import JobView, Proposal, Search, sign_of
 from tunelab.spec import BUDGET_NAME_KEY, ExperimentSpec
 
@@ -134,8 +134,9 @@ class Engine:
         attempt = job.attempts[-1] if job.attempts else None
         if attempt is None or attempt.status != st.RUNNING:
             return job
-        if attempt.pid:
-            kill_group(attempt.pid, signal.SIGKILL)
+        pid = _pid_of(Path(attempt.folder)) if attempt.folder else None
+        if pid and _runs_job(pid, job.id):
+            kill_group(pid, signal.SIGKILL)
         final = _final_in(Path(attempt.folder)) if attempt.folder else None
         if final is not None and final.value is not None and math.isfinite(final.value):
             self.storage.end_attempt(job.id, attempt.id, job_status=st.FINISHED, attempt_status=st.FINISHED,
@@ -274,9 +275,7 @@ class Engine:
         active = self.active.get(event.key)
         if active is None:
             return None
-        if event.kind == STARTED and event.pid:
-            self.storage.set_attempt_pid(active.attempt_id, event.pid)
-        elif event.kind == REPORT:
+        if event.kind == REPORT:
             self._on_report(active, event.report)
         elif event.kind == EXIT:
             return self._on_exit(active, event)
@@ -434,3 +433,20 @@ def _final_in(folder: Path) -> protocol.Report | None:
             if report is not None and report.kind == "final":
                 final = report
     return final
+
+
+def _pid_of(folder: Path) -> int | None:
+    """The process group an attempt ran in, from its folder (None when unknown)."""
+    try:
+        return int((folder / PID_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _runs_job(pid: int, job_id: int) -> bool:
+    """True when process ``pid`` is still the attempt of job ``job_id`` (not a reused pid)."""
+    marker = f"{protocol.ENV_JOB_ID}={job_id}".encode()
+    try:
+        return marker in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False

@@ -327,7 +327,7 @@ def parse_spec(data: dict[str, Any], *, default_name: str = "experiment") -> Exp
                     problems += exc.problems
         except SpecError as exc:
             problems += exc.problems
-    if spec is not None and not (spec.script or spec.command or spec.function) and spec.resource != "passive":
+    if not any(data.get(k) for k in ("script", "command", "function")) and data.get("resource") != "passive":
         problems.append("script: missing; set `script` (a path) or `command` (an argv list)")
     if problems:
         raise SpecError(list(dict.fromkeys(problems)))

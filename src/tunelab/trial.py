@@ -39,6 +39,7 @@ __all__ = [
     "report",
     "report_extra",
     "report_intermediate",
+    "report_returned",
     "should_stop",
 ]
 

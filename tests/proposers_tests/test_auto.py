@@ -68,17 +68,17 @@ def test_space_kind() -> None:
 
 @pytest.mark.parametrize(("kind", "n_samples", "n_parallel", "stages"), [
     (SpaceKind(2, 0, False, math.inf), 50, 1, ((0, "gp"),)),
-    (SpaceKind(8, 0, False, math.inf), 200, 4, ((0, "gp"),)),
+    (SpaceKind(7, 0, False, math.inf), 200, 4, ((0, "gp"),)),
     (SpaceKind(5, 1, False, math.inf), 100, 1, ((0, "gp"),)),  # a few choices: still numeric
     (SpaceKind(3, 0, False, 1000), 100, 1, ((0, "gp"),)),  # integer-only
     (SpaceKind(4, 2, False, math.inf), 100, 1, ((0, "tpe"),)),  # a third of choices
     (SpaceKind(3, 1, True, math.inf), 100, 1, ((0, "tpe"),)),  # conditional
     (SpaceKind(0, 3, False, 60), 30, 1, ((0, "tpe"),)),
-    (SpaceKind(6, 0, False, math.inf), None, 1, ((0, "gp"), (200, "cmaes"))),
-    (SpaceKind(6, 0, False, math.inf), 1000, 1, ((0, "gp"), (200, "cmaes"))),
+    (SpaceKind(6, 0, False, math.inf), None, 1, ((0, "gp"), (200, "tpe"))),
     (SpaceKind(6, 0, False, math.inf), 300, 1, ((0, "gp"), (200, "tpe"))),
+    (SpaceKind(6, 0, False, math.inf), 1000, 1, ((0, "gp"), (200, "cmaes"))),
+    (SpaceKind(8, 0, False, math.inf), 50, 1, ((0, "cmaes"),)),
     (SpaceKind(40, 0, False, math.inf), 1000, 1, ((0, "cmaes"),)),
-    (SpaceKind(40, 0, False, math.inf), 100, 1, ((0, "tpe"),)),
     (SpaceKind(6, 0, False, math.inf), 500, 32, ((0, "cmaes"),)),
     (SpaceKind(0, 0, False, 1), None, 1, ((0, "random"),)),
 ])
@@ -109,6 +109,13 @@ def test_proposals_name_the_proposer_that_made_them() -> None:
     assert {job.info["via"] for job in jobs} == {"tpe"}
     jobs = drive(floats(2), sphere, 12, n_samples=50)
     assert {job.info["via"] for job in jobs} == {"gp"}
+    jobs = drive(floats(12), sphere, 12, n_samples=50)
+    assert {job.info["via"] for job in jobs} == {"cmaes"}
+
+
+def test_cmaes_stage_starts_with_a_sixth_of_the_box() -> None:
+    proposer = AutoProposer(floats(12), seed=0)
+    assert proposer.stages["cmaes"].core.sigma0 == pytest.approx(1 / 6)
 
 
 def test_switches_stage_and_the_next_stage_sees_the_history(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -65,7 +65,6 @@ def test_job_attempt_and_results_lifecycle(store):
     exp = store.create_experiment("e", {}, seed=0)
     job = store.add_job(exp.id, 0, {"x": 0.5, "opt": "adam"}, 3.0, {"bracket": 1})
     first = store.start_attempt(job, 1, {"slot": 0}, "/tmp/a1")
-    store.set_attempt_pid(first, 1234)
     store.end_attempt(job, first, job_status=st.PENDING, attempt_status=st.FAILED, error="exit code 1")
     second = store.start_attempt(job, 2, {"slot": 1, "gpus": [0]}, "/tmp/a2")
     for step, value in ((1, 0.9), (2, 0.7), (3, 0.5)):
@@ -78,7 +77,7 @@ def test_job_attempt_and_results_lifecycle(store):
     assert stored.intermediate == [(1, 0.9), (2, 0.7), (3, 0.5)]
     assert [(a.number, a.status, a.error) for a in stored.attempts] == [
         (1, st.FAILED, "exit code 1"), (2, st.FINISHED, None)]
-    assert stored.attempts[0].pid == 1234 and stored.attempts[1].resource == {"slot": 1, "gpus": [0]}
+    assert stored.attempts[1].resource == {"slot": 1, "gpus": [0]}
     assert stored.ended is not None
     assert store.job_counts(exp.id) == {st.FINISHED: 1}
     assert store.job(job) == stored

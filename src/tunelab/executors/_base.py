@@ -23,6 +23,9 @@ from tunelab import _protocol as protocol
 
 STARTED, REPORT, EXIT = "started", "report", "exit"
 
+PID_FILE = "pid"
+"""File in an attempt's folder holding its process (group) id, to clean up after a crash."""
+
 
 @dataclass
 class Launch:
@@ -79,6 +82,8 @@ class _Running:
 
 def _tail(path: Path, offset: int) -> tuple[bytes, int]:
     try:
+        if os.stat(path).st_size <= offset:
+            return b"", offset
         with open(path, "rb") as handle:
             handle.seek(offset)
             data = handle.read()
@@ -128,6 +133,8 @@ class Executor(abc.ABC):
         }
         self._running[launch.key] = _Running(launch, time.monotonic())
         pid = self._launch(launch)
+        if pid is not None:
+            (launch.folder / PID_FILE).write_text(str(pid), encoding="utf-8")
         self._events.append(Event(launch.key, STARTED, pid=pid))
 
     def stop(self, key: int) -> None:

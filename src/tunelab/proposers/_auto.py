@@ -20,14 +20,19 @@ from tunelab.space import Space
 GP_MAX_JOBS = 200
 """Jobs after which a GP stops being worth its cost (cubic in the history) on numeric spaces."""
 
-GP_MAX_DIM = 20
-"""Most numeric dimensions a GP models well within a few hundred jobs."""
+GP_MAX_DIM = 7
+"""Most numeric dimensions given to a GP: with 50-200 jobs it cannot learn more length scales
+well, and an evolution strategy's steady local progress wins from 8 dimensions on."""
 
 MAX_PARALLEL_GP = 16
 """Above this many parallel slots, batches of GP fantasies cost too much per proposal."""
 
 CATEGORICAL_SHARE = 0.25
 """Share of unordered choices (among the searched parameters) from which the space counts as categorical."""
+
+STAGE_OPTIONS: dict[str, dict[str, float]] = {"cmaes": {"sigma0": 1 / 6}}
+"""Options of the stages' proposers. CMA-ES starts at the centre of the unit cube with a
+step of 1/6, so that three steps reach the bounds (the usual advice for a box)."""
 
 
 @dataclass(frozen=True)
@@ -88,27 +93,24 @@ def choose(kind: SpaceKind, n_samples: int | None, n_parallel: int) -> Plan:
     * Nothing to search (constants only): ``random``.
     * Conditional spaces and spaces with a large share of unordered choices: ``tpe``,
       which models each branch and each choice exactly and costs little.
-    * Numeric spaces (float, int, ordinal, a few choices) up to ``GP_MAX_DIM`` dimensions
-      with at most ``MAX_PARALLEL_GP`` slots: ``gp`` (Sobol start included) for the first
-      ``GP_MAX_JOBS`` jobs; a longer or unknown budget continues with ``cmaes`` when it
-      leaves CMA-ES a few dozen generations, else ``tpe``, which starts from the whole
-      history.
-    * Higher dimension or many parallel slots: ``cmaes`` (with no budget to spare for a
-      start, ``tpe`` when the budget is below ten generations' worth).
+    * Numeric spaces (float, int, ordinal, a few choices) of at most ``GP_MAX_DIM``
+      dimensions with at most ``MAX_PARALLEL_GP`` slots: ``gp`` (its Sobol start
+      included) for the first ``GP_MAX_JOBS`` jobs. A longer budget continues with
+      ``cmaes`` when it leaves CMA-ES some 30 generations, else (and when the budget is
+      unknown) with ``tpe``, which starts from the whole history at a bounded cost.
+    * More dimensions, or many parallel slots: ``cmaes``.
     """
     if kind.dim == 0:
         return Plan(((0, "random"),))
     if kind.conditional or kind.categorical > CATEGORICAL_SHARE * kind.dim:
         return Plan(((0, "tpe"),))
-    popsize = 4 + math.floor(3 * math.log(max(2, kind.dim)))
     if kind.dim > GP_MAX_DIM or n_parallel > MAX_PARALLEL_GP:
-        short = n_samples is not None and n_samples < 10 * popsize
-        return Plan(((0, "tpe" if short else "cmaes"),))
+        return Plan(((0, "cmaes"),))
     if n_samples is not None and n_samples <= GP_MAX_JOBS:
         return Plan(((0, "gp"),))
-    rest = None if n_samples is None else n_samples - GP_MAX_JOBS
-    after = "cmaes" if rest is None or rest >= 30 * popsize else "tpe"
-    return Plan(((0, "gp"), (GP_MAX_JOBS, after)))
+    popsize = 4 + math.floor(3 * math.log(max(2, kind.dim)))
+    long = n_samples is not None and n_samples - GP_MAX_JOBS >= 30 * popsize
+    return Plan(((0, "gp"), (GP_MAX_JOBS, "cmaes" if long else "tpe")))
 
 
 @register
@@ -141,7 +143,8 @@ class AutoProposer(Proposer):
             raise ValueError(f"`n_parallel` must be an integer >= 1, but got {n_parallel!r}")
         self.kind = SpaceKind.of(space)
         self.plan = choose(self.kind, n_samples, n_parallel)
-        self.stages: dict[str, Proposer] = {name: get(name)(space, seed=self.seed) for name in self.plan.names}
+        self.stages: dict[str, Proposer] = {name: get(name)(space, seed=self.seed, **STAGE_OPTIONS.get(name, {}))
+                                            for name in self.plan.names}
 
     @property
     def active(self) -> Proposer:

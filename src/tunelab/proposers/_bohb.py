@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy.stats import truncnorm
 
 from tunelab.proposers._base import JobView
 from tunelab.proposers._halving import check_budgets, check_eta, rung_budgets
@@ -71,7 +70,7 @@ class ParzenKDE:
                 out[switch, d] = rng.integers(card, size=int(switch.sum()))
                 continue
             a, b = (0 - centers[:, d]) / bw[d], (1 - centers[:, d]) / bw[d]
-            out[:, d] = truncnorm.rvs(a, b, loc=centers[:, d], scale=bw[d], random_state=rng)
+            out[:, d] = _truncnorm().rvs(a, b, loc=centers[:, d], scale=bw[d], random_state=rng)
         return out
 
     def __repr__(self) -> str:
@@ -180,3 +179,10 @@ class BOHBProposer(HalvingBrackets):
             score = good.pdf(candidates) / np.maximum(bad.pdf(candidates), 1e-300)
             out.append(self._decode(candidates[int(np.argmax(score))]))
         return out
+
+
+def _truncnorm() -> Any:
+    """scipy's truncated normal, imported on first use (scipy.stats is slow to import)."""
+    from scipy.stats import truncnorm
+
+    return truncnorm

@@ -21,13 +21,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from cmaes import CMA
 
 from tunelab.proposers._base import JobView, Proposal, Proposer
 from tunelab.proposers._registry import register
 from tunelab.space import Config, Space
+
+if TYPE_CHECKING:
+    from cmaes import CMA
 
 _GEN, _INDEX = "cma_generation", "cma_index"
 
@@ -70,6 +73,8 @@ class CMAESCore:
         self._results: dict[tuple[int, int], float | None] = {}
 
     def _new_cma(self, mean: np.ndarray) -> CMA:
+        from cmaes import CMA  # lazy: cmaes imports scipy, slow for every CLI start
+
         bounds = np.tile([0.0, 1.0], (self.dim, 1))
         return CMA(mean=mean, sigma=self.sigma0, bounds=bounds, population_size=self.popsize,
                    seed=_seed32(self.seed, self.restarts))

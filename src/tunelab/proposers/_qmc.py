@@ -11,7 +11,6 @@ import inspect
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import qmc
 
 from tunelab.proposers._base import JobView, Proposal, Proposer
 from tunelab.proposers._registry import register
@@ -61,6 +60,8 @@ class QMCDesign:
 
     def _block(self, b: int) -> np.ndarray:
         """The ``b``-th block of points, ``(block, dim)``."""
+        from scipy.stats import qmc  # imported here: scipy.stats costs a second to import
+
         if self._cache is not None and self._cache[0] == b:
             return self._cache[1]
         if self.method == "lhs":

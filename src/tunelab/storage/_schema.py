@@ -53,7 +53,6 @@ attempts = Table(
     Column("status", String(32), nullable=False),
     Column("resource", Text, nullable=False, default="{}"),
     Column("folder", Text),
-    Column("pid", Integer),
     Column("started", Float, nullable=False),
     Column("ended", Float),
     Column("error", Text),

@@ -56,7 +56,6 @@ class Attempt:
     status: str
     resource: dict[str, Any]
     folder: str | None
-    pid: int | None
     started: float
     ended: float | None
     error: str | None
@@ -254,11 +253,6 @@ class Storage:
                 started=time.time()))
             return int(result.inserted_primary_key[0])
 
-    def set_attempt_pid(self, attempt_id: int, pid: int | None) -> None:
-        """Remember the attempt's process id (to clean up after a coordinator crash)."""
-        with self.engine.begin() as conn:
-            conn.execute(update(s.attempts).where(s.attempts.c.id == attempt_id).values(pid=pid))
-
     def add_intermediate(self, job_id: int, step: int, value: float) -> None:
         """Record one intermediate value."""
         with self.engine.begin() as conn:
@@ -301,7 +295,7 @@ class Storage:
                 for a in conn.execute(select(s.attempts).where(s.attempts.c.job_id.in_(job_ids))
                                       .order_by(s.attempts.c.job_id, s.attempts.c.number)):
                     jobs[a.job_id].attempts.append(Attempt(a.id, a.number, a.status, json.loads(a.resource),
-                                                           a.folder, a.pid, a.started, a.ended, a.error))
+                                                           a.folder, a.started, a.ended, a.error))
                 for i in conn.execute(select(s.intermediate).where(s.intermediate.c.job_id.in_(job_ids))
                                       .order_by(s.intermediate.c.job_id, s.intermediate.c.step,
                                                 s.intermediate.c.id)):

@@ -7,7 +7,6 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import qmc
 from threadpoolctl import threadpool_limits
 
 from tunelab.proposers._base import JobView, Proposal, Proposer
@@ -124,6 +123,8 @@ class GPProposer(Proposer):
     def _design_point(self, index: int) -> Config:
         """Point ``index`` of the seed's scrambled Sobol sequence, decoded."""
         dim = max(self.encoder.dim, 1)
+        from scipy.stats import qmc  # lazy: scipy.stats costs a second to import
+
         engine = qmc.Sobol(dim, scramble=True, rng=np.random.default_rng([self.seed, 7919]))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
