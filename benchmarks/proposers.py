@@ -9,7 +9,8 @@ their own ask/tell (Optuna, SMAC3) or ``fmin`` (hyperopt). Peers are imported la
 
 An optimizer that does not know the budget makes the same first 50 proposals whether it
 is given 50 or 100, so it runs once at the largest budget and each smaller budget reads
-the prefix. ``auto`` is told the budget (``n_samples``) and runs once per budget.
+the prefix. ``auto`` is told the budget (``n_samples``): it runs once per budget where its
+plan depends on the budget, else once (its proposals are then the same).
 
 Printed per problem and budget: median best value, median log10 simple regret (for
 ``hgb_breast_cancer``, whose optimum is unknown, the plain regret against the best error
@@ -285,8 +286,10 @@ def summarize(runs: list[Run], names: list[str], problem_names: list[str], budge
             reference = min([HGB_BEST] + [min(r.values) for r in mine])
         table[problem_name] = {"reference": reference, "budgets": {}}
         for budget in budgets:
-            best = {(r.optimizer, r.seed): min(r.values[:budget]) for r in mine if r.budget >= budget
-                    and (r.optimizer not in BUDGET_AWARE or r.budget == budget)}
+            best = {}
+            for r in sorted(mine, key=lambda r: -r.budget):  # a run at exactly this budget wins
+                if r.budget >= budget:
+                    best[(r.optimizer, r.seed)] = min(r.values[:budget])
             seeds = sorted({s for _, s in best})
             present = [n for n in names if all((n, s) in best for s in seeds)]
             ranks = np.array([rankdata([best[(n, s)] for n in present]) for s in seeds]).reshape(len(seeds), -1)
@@ -324,14 +327,15 @@ def cost_of_one_proposal(name: str, n_history: int, dim: int = 10, repeats: int 
     """Median seconds of ``ask()`` for proposer ``name`` after ``n_history`` finished jobs.
 
     The history is told through the public API: ``n_history`` random configs passed as
-    ``initial_configs`` are asked (no model involved) and told a sphere's value.
+    ``initial_configs`` are asked (no model involved) and told a sphere's value; then a
+    few untimed asks take the proposer past its start-up design.
     """
     config = [{"name": f"x{i}", "type": "float", "range": [-5.0, 5.0]} for i in range(dim)]
     rng = np.random.default_rng(0)
     history = [{f"x{i}": float(v) for i, v in enumerate(rng.uniform(-5, 5, dim))} for _ in range(n_history)]
     opt = tunelab.Optimizer(config, proposer=name, random_seed=0, initial_configs=history)
     sphere = lambda c: float(sum(v * v for v in c.values()))  # noqa: E731
-    for _ in range(n_history):
+    for _ in range(n_history + _WARM_UP):  # the warm-up asks leave the proposer's start-up phase
         c = opt.ask()
         opt.tell(c, sphere(c))
     times = []
@@ -343,7 +347,9 @@ def cost_of_one_proposal(name: str, n_history: int, dim: int = 10, repeats: int 
     return float(np.median(times))
 
 
-COST_CASES = (("tpe", 1000, 0.010), ("gp", 200, 1.0), ("smac", 1000, None), ("auto", 200, None))
+_WARM_UP = 12
+
+COST_CASES = (("tpe", 1000, 0.010), ("gp", 200, 1.0), ("gp", 1000, None), ("smac", 1000, None), ("cmaes", 1000, None))
 """(proposer, finished jobs, target seconds or None) of the cost table, in 10 dimensions."""
 
 
@@ -400,13 +406,22 @@ def print_costs(costs: list[dict[str, Any]]) -> None:
 # --- main ------------------------------------------------------------------------------
 
 
+def _plans_differ(problem_name: str, budgets: list[int]) -> bool:
+    """True when ``auto`` would search differently for some of ``budgets`` (else a run at the
+    largest budget holds the smaller ones as prefixes, proposal for proposal)."""
+    from tunelab.proposers._auto import SpaceKind, choose
+
+    kind = SpaceKind.of(tunelab.Optimizer(parameter_config(shared.get_problem(problem_name)), "random").space)
+    return len({choose(kind, budget, 1) for budget in budgets}) > 1
+
+
 def tasks_for(names: list[str], problem_names: list[str], budgets: list[int], seeds: list[int]
               ) -> list[tuple[str, str, int, int]]:
     """Every run to make; slow problems and optimizers first so the pool ends evenly."""
     tasks = []
     for name in names:
-        runs_at = budgets if name in BUDGET_AWARE else [max(budgets)]
         for problem_name in problem_names:
+            runs_at = budgets if name in BUDGET_AWARE and _plans_differ(problem_name, budgets) else [max(budgets)]
             tasks += [(name, problem_name, b, s) for b in runs_at for s in seeds]
     slow = {"smac3_hpo": 0, "optuna_gp": 1, "gp": 1, "auto": 1, "smac": 2}
     return sorted(tasks, key=lambda t: (t[1] != HGB, slow.get(t[0], 3), -t[2]))
@@ -434,6 +449,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="3 seeds, budget 50 (for development)")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes; at most 2 here)")
     parser.add_argument("--no-cost", action="store_true", help="skip the long-history cost table")
+    parser.add_argument("--merge", nargs="+", default=None, metavar="JSON",
+                        help="print and save the tables of earlier results files together (runs nothing)")
     parser.add_argument("--out", default=None, help="results JSON path (default benchmarks/results/proposers-<time>.json)")
     args = parser.parse_args(argv)
     if args.quick:
@@ -444,6 +461,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the tables and save the JSON."""
     args = parse_args(argv)
+    if args.merge:
+        return merge(args)
     problem_names = [p for p in args.problems.split(",") if p]
     budgets = sorted(int(b) for b in args.budgets.split(","))
     seeds = list(range(args.seeds))
@@ -476,6 +495,30 @@ def main(argv: list[str] | None = None) -> int:
     total = time.time() - started
     print(f"\nruns took {run_seconds:.0f} s, everything {total:.0f} s ({args.jobs} process(es), {os.cpu_count()} cores)")
     save(args, table, ranks, costs, run_seconds, total)
+    return 0
+
+
+def merge(args: argparse.Namespace) -> int:
+    """Print and save the tables of several results files as one (problems from later files win)."""
+    table: dict[str, Any] = {}
+    costs: list[dict[str, Any]] = []
+    seconds = 0.0
+    for path in args.merge:
+        data = json.loads(Path(path).read_text())
+        table.update(data["problems"])
+        costs = data["cost"] or costs
+        seconds += data["meta"]["total_seconds"]
+    present = {name for entry in table.values() for name in entry["ms_per_proposal"]}
+    names = [name for name in OURS + PEERS if name in present]
+    for problem_name, entry in table.items():
+        print_problem(problem_name, entry, names)
+    budgets = sorted({int(b) for entry in table.values() for b in entry["budgets"]})
+    ranks = overall_ranks(table, budgets)
+    print_overall(ranks)
+    if costs:
+        print_costs(costs)
+    print(f"\nmerged {len(args.merge)} files; their runs took {seconds:.0f} s in all")
+    save(args, table, ranks, costs, seconds, seconds)
     return 0
 
 

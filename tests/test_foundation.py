@@ -187,3 +187,60 @@ def test_conditional_space_samples_and_validates_only_active_parameters():
     with pytest.raises(SpecError, match="inactive unless"):
         space.validate({"opt": "adam", "momentum": 0.5, "beta": 0.9})
     assert len(list(space.grid({"momentum": 3, "beta": 2}))) == 5
+
+
+def test_usage_errors_are_one_line_and_exit_2(workdir):
+    for args in (["ls", "extra-arg"], ["show"], ["export", "x", "--format", "xml"], ["nosuchcommand"]):
+        out = tunelab(*args)
+        assert out.returncode == 2, (args, out.stderr)
+        assert "Traceback" not in out.stderr
+
+
+def test_validate_checks_what_run_checks(workdir):
+    space = [{"name": "x", "range": [0, 1]}]
+    bad_option = write_experiment(workdir, filename="a.json", script="t.py", n_samples=3, proposer="sequence",
+                                  proposer_args={"points": 0}, parameter_config=space)
+    endless = write_experiment(workdir, filename="b.json", script="t.py", proposer="asha",
+                               proposer_args={"min_budget": 1, "max_budget": 9}, parameter_config=space)
+    for path, message in ((bad_option, "`points` must be at least 1"), (endless, "n_samples: missing")):
+        for command in ("validate", "run"):
+            out = tunelab(command, str(path))
+            assert out.returncode == 2 and message in out.stderr, (command, out.stderr)
+
+
+def test_ctrl_c_keeps_results_already_reported(workdir, storage_url, script):
+    script("""
+        import json, sys, time
+        x = json.load(open(sys.argv[1]))["x"]
+        print(f"#Auptimizer:{x}", flush=True)
+        time.sleep(30)
+    """)
+    exp = write_experiment(workdir, name="late", script="train.py", n_samples=4, n_parallel=2,
+                           parameter_config=[{"name": "x", "range": [0, 1]}])
+    proc = subprocess.Popen([sys.executable, "-m", "tunelab", "run", str(exp), "--storage", storage_url],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        folders = list(workdir.glob("db/jobs/*/job-*/attempt-1/stdout"))
+        if len(folders) == 2 and all(f.read_text().startswith("#Auptimizer:") for f in folders):
+            break
+        time.sleep(0.1)
+    time.sleep(0.3)
+    proc.send_signal(2)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    jobs = show("late", storage_url)["jobs"]
+    assert [j["status"] for j in jobs] == ["finished", "finished"]
+    assert all(j["result"] == pytest.approx(j["config"]["x"]) for j in jobs)
+
+
+def test_extra_results_never_overwrite_fixed_columns(workdir, storage_url, script):
+    script("from tunelab import trial\ntrial.report(1.0, budget=7.0, status=3.0, x=5.0)\n")
+    exp = write_experiment(workdir, name="cols", script="train.py", n_samples=1,
+                           parameter_config=[{"name": "x", "range": [0, 1]}])
+    assert tunelab("run", str(exp), "--storage", storage_url).returncode == 0
+    import tunelab.api as api
+
+    (row,) = api.load("cols", storage=storage_url).rows()
+    assert row["status"] == "finished" and row["budget"] is None and 0 <= row["x"] <= 1
+    assert (row["extra.budget"], row["extra.status"], row["extra.x"]) == (7.0, 3.0, 5.0)

@@ -52,6 +52,14 @@ def test_failed_tells_are_recorded_and_never_best() -> None:
     assert opt.best["value"] == min(h["value"] for h in opt.history if h["status"] == "finished")
 
 
+def test_infinite_value_is_a_failure_and_a_string_is_an_error() -> None:
+    opt = Optimizer(XY, proposer="random")
+    opt.tell(opt.ask(), math.inf)
+    assert opt.history[0]["status"] == "failed"
+    with pytest.raises(UserError, match="must be a number"):
+        opt.tell(opt.ask(), "low")
+
+
 def test_best_is_none_before_any_result() -> None:
     opt = Optimizer(XY, proposer="random")
     assert opt.best is None

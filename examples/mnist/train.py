@@ -135,6 +135,32 @@ def predict(folder: str | Path, x: np.ndarray) -> np.ndarray:
     return classes[np.argmax(hidden @ coefs[-1] + intercepts[-1], axis=1)]
 
 
+def save_checkpoint(model: Any, folder: str, epoch: int) -> None:
+    """Keep the weights after ``epoch`` in the configuration's checkpoint folder (no pickle)."""
+    arrays = {f"coef_{i}": w for i, w in enumerate(model.coefs_)}
+    arrays.update({f"intercept_{i}": b for i, b in enumerate(model.intercepts_)})
+    np.savez(Path(folder) / "checkpoint.npz", **arrays)
+    (Path(folder) / "checkpoint.json").write_text(json.dumps({"epoch": epoch, "layers": len(model.coefs_)}))
+
+
+def restore_checkpoint(model: Any, folder: str, data: Data, classes: np.ndarray) -> int:
+    """Load the configuration's last weights; returns the epochs already trained (0 if none).
+
+    A promoted configuration (Hyperband, ASHA) continues from here instead of retraining.
+    The optimizer's moment estimates start afresh: scikit-learn does not expose them.
+    """
+    meta_path = Path(folder) / "checkpoint.json"
+    if not meta_path.is_file():
+        return 0
+    meta = json.loads(meta_path.read_text())
+    model.partial_fit(data.x_train[:1], data.y_train[:1], classes=classes)
+    with np.load(Path(folder) / "checkpoint.npz", allow_pickle=False) as arrays:
+        model.coefs_ = [arrays[f"coef_{i}"] for i in range(meta["layers"])]
+        model.intercepts_ = [arrays[f"intercept_{i}"] for i in range(meta["layers"])]
+    print(f"continuing from the checkpoint of epoch {meta['epoch']}", file=sys.stderr)
+    return int(meta["epoch"])
+
+
 def main() -> None:
     """Train, report per-epoch validation accuracy, report the final result, save the model."""
     from sklearn.exceptions import ConvergenceWarning
@@ -151,12 +177,16 @@ def main() -> None:
                           learning_rate_init=float(config["lr"]), batch_size=int(config["batch_size"]),
                           solver="adam", random_state=0)
     classes = np.unique(data.y_train)
-    accuracy = 0.0
-    for epoch in range(1, epochs + 1):
+    checkpoint = trial.checkpoint_dir()
+    done = restore_checkpoint(model, checkpoint, data, classes) if checkpoint else 0
+    accuracy = float(model.score(data.x_val, data.y_val)) if done else 0.0
+    for epoch in range(done + 1, epochs + 1):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.partial_fit(data.x_train, data.y_train, classes=classes)
         accuracy = float(model.score(data.x_val, data.y_val))
+        if checkpoint:
+            save_checkpoint(model, checkpoint, epoch)
         print(f"epoch {epoch}: validation accuracy {accuracy:.4f}", file=sys.stderr)
         if trial.report_intermediate(accuracy, step=epoch):
             print("stopped early by tunelab", file=sys.stderr)

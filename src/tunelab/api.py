@@ -55,9 +55,21 @@ def _stopper(spec: ExperimentSpec) -> Any:
 
 
 def _check_budget(spec: ExperimentSpec, proposer: proposers.Proposer) -> None:
-    if spec.n_samples is None and spec.max_duration is None and not isinstance(
-            proposer, (proposers.GridProposer, proposers.BatchProposer)) and not proposer.multi_fidelity:
-        raise UserError("n_samples: missing; set how many jobs to run (or `max_duration`)")
+    if spec.n_samples is None and spec.max_duration is None and not proposer.finite:
+        hint = " (or the proposer's `iterations`)" if proposer.name in ("hyperband", "bohb") else ""
+        raise UserError(f"n_samples: missing; set how many jobs to run, or `max_duration`{hint}")
+
+
+def check(spec: ExperimentSpec, seed: int = 0) -> proposers.Proposer:
+    """Everything ``run`` checks before recording anything: the proposer, its options and
+    the budget. Returns the proposer built with ``seed``.
+
+    Raises:
+        UserError: one line naming the field, the value and the fix.
+    """
+    proposer = proposers.create(spec.proposer, spec.space, seed=seed, options_=proposer_options(spec))
+    _check_budget(spec, proposer)
+    return proposer
 
 
 def proposer_options(spec: ExperimentSpec) -> dict[str, Any]:
@@ -81,8 +93,7 @@ def build_engine(storage: Storage, ref: str | int, *, on_change: Callable[[Engin
                         f"seed a new experiment with \"history_from\": [{experiment.name!r}]")
     spec = ExperimentSpec.model_validate(experiment.spec)
     space = spec.space
-    proposer = proposers.create(spec.proposer, space, seed=experiment.seed, options_=proposer_options(spec))
-    _check_budget(spec, proposer)
+    proposer = check(spec, experiment.seed)
     search = proposers.Search(space, proposer, spec.initial_configs)
     return Engine(storage, experiment, spec, _executor(spec), search, stopper=_stopper(spec),
                   root=storage_root(storage.url), on_change=on_change)
@@ -96,8 +107,7 @@ def create(spec: ExperimentSpec | dict[str, Any], storage: Storage,
         data.update(function=function_ref(objective), script=None, command=None)
     spec = parse_spec(data)
     seed = spec.random_seed if spec.random_seed is not None else random.SystemRandom().randrange(2**31)
-    proposer = proposers.create(spec.proposer, spec.space, seed=seed, options_=proposer_options(spec))
-    _check_budget(spec, proposer)
+    check(spec, seed)
     storage.create_experiment(spec.name, spec.model_dump(), seed)
     return spec
 

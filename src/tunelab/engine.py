@@ -76,6 +76,7 @@ class Engine:
         self.root = root
         self.on_change = on_change
         self.sign = sign_of(spec.target)
+        self.folder_key = _folder_key(experiment)
         self.slots = self._slots()
         self.free_slots = list(range(len(self.slots)))
         self.active: dict[int, _Active] = {}
@@ -228,13 +229,13 @@ class Engine:
     def _launch(self, job: st.Job, attempt_number: int, extra_config: dict[str, Any] | None = None) -> None:
         slot = self._pick_slot(job)
         resource = self.slots[slot]
-        folder = self.root / "jobs" / _safe(self.experiment.name) / f"job-{job.id}" / f"attempt-{attempt_number}"
+        folder = self.root / "jobs" / self.folder_key / f"job-{job.id}" / f"attempt-{attempt_number}"
         attempt_id = self.storage.start_attempt(job.id, attempt_number, resource, str(folder))
         config = dict(job.config)
         env = dict(self.spec.runtime_args.env)
         env[protocol.ENV_JOB_ID] = str(job.id)
         env[protocol.ENV_EXPERIMENT] = self.experiment.name
-        env[protocol.ENV_CHECKPOINT_DIR] = str(self.root / "checkpoints" / _safe(self.experiment.name)
+        env[protocol.ENV_CHECKPOINT_DIR] = str(self.root / "checkpoints" / self.folder_key
                                                / _config_hash(job.config))
         if job.budget is not None:
             config[self.spec.proposer_args.get(BUDGET_NAME_KEY, "n_iterations")] = _budget_value(job.budget)
@@ -349,17 +350,24 @@ class Engine:
                 self.best = (loss, job_id)
 
     def _cancel_active(self, reason: str) -> None:
+        for event in self.executor.poll(0):
+            if event.kind == REPORT:
+                self._handle(event)
         for key in list(self.active):
             self.executor.stop(key)
         self.executor.shutdown()
-        for active in self.active.values():
-            self.storage.end_attempt(active.job_id, active.attempt_id, job_status=st.PENDING,
-                                     attempt_status=st.CANCELLED, error=reason)
+        for active in list(self.active.values()):
+            final = active.final
+            if final is not None and final.value is not None and math.isfinite(final.value):
+                self._on_exit(active, Event(active.attempt_id, EXIT))
+            else:
+                self.storage.end_attempt(active.job_id, active.attempt_id, job_status=st.PENDING,
+                                         attempt_status=st.CANCELLED, error=reason)
         self.active.clear()
 
     def _save_model(self) -> None:
         best_job = self.storage.job(self.best[1])
-        model_dir = self.root / "models" / _safe(self.experiment.name)
+        model_dir = self.root / "models" / self.folder_key
         model_dir.mkdir(parents=True, exist_ok=True)
         info = {"save_model": True, "model_dir": str(model_dir), "source_job": best_job.id}
         job_id = self.storage.add_job(self.experiment.id, self.n_jobs, best_job.config, best_job.budget, info)
@@ -397,8 +405,11 @@ def _expand(arg: str, values: dict[str, str]) -> str:
     return arg
 
 
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip("._") or "experiment"
+def _folder_key(experiment: st.Experiment) -> str:
+    """The experiment's folder name under ``jobs/``, ``checkpoints/`` and ``models/``: its
+    name and creation time, so experiments of the same name in other databases never share."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in experiment.name).strip("._") or "experiment"
+    return f"{safe}-{time.strftime('%Y%m%d-%H%M%S', time.localtime(experiment.created))}"
 
 
 def _config_hash(config: dict[str, Any]) -> str:

@@ -32,6 +32,17 @@ class NothingToPropose(TunelabError):
     multi-fidelity proposer waits for results of the configs already asked."""
 
 
+def _number(value: Any) -> float | None:
+    """The told value as a float, ``None`` for a failure (``None``, NaN, infinite)."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UserError(f"tell: value must be a number or None, got {value!r}") from None
+    return number if math.isfinite(number) else None
+
+
 class Optimizer:
     """Ask for configurations, tell their results; the search is tunelab's proposers.
 
@@ -112,20 +123,21 @@ class Optimizer:
         Args:
             config: a config returned by :meth:`ask` (the oldest running one that is
                 equal to it takes the result).
-            value: the result; ``None`` or NaN marks a failed job.
+            value: the result; ``None``, NaN or an infinity marks a failed job.
             budget: the budget it ran with, when the proposer gave one.
             intermediate: ``(step, value)`` pairs reported along the way (multi-fidelity).
 
         Raises:
-            UserError: the config was never asked, or was already told.
+            UserError: the config was never asked or was already told, or the value is
+                not a number.
         """
+        number = _number(value)
         job = self._pop_running(config, budget)
         job.intermediate = [(int(step), self._sign * float(v)) for step, v in intermediate]
-        failed = value is None or (isinstance(value, float) and math.isnan(value))
-        if failed:
+        if number is None:
             job.status, job.loss = "failed", None
         else:
-            job.status, job.loss = "finished", self._sign * float(value)  # type: ignore[arg-type]
+            job.status, job.loss = "finished", self._sign * number
         self._search.ended(job)
 
     def _key(self, config: Config, budget: float | None) -> str:

@@ -19,6 +19,13 @@ def _clean(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
+def _column(name: str, row: dict[str, Any], prefix: str) -> str:
+    return f"{prefix}{name}" if name in row or name in _RESERVED else name
+
+
+_RESERVED = ("intermediate",)
+
+
 def job_dict(job: st.Job) -> dict[str, Any]:
     """One job in the documented ``show --json`` form."""
     return {
@@ -95,7 +102,11 @@ class ExperimentResult:
         }
 
     def rows(self) -> list[dict[str, Any]]:
-        """One flat dict per job: ids, status, value, parameters, extra results, timing."""
+        """One flat dict per job: ids, status, value, parameters, extra results, timing.
+
+        A parameter or extra result named like a fixed column (``status``, ``budget``...)
+        gets the prefix ``config.`` or ``extra.`` instead of replacing it.
+        """
         names = [p["name"] for p in self.experiment.spec.get("parameter_config", [])]
         labels = sorted({k for j in self.jobs for k in j.extra})
         rows = []
@@ -103,12 +114,14 @@ class ExperimentResult:
             first = job.attempts[0].started if job.attempts else None
             last = job.attempts[-1].ended if job.attempts else None
             row: dict[str, Any] = {"job_id": job.id, "number": job.number, "status": job.status,
-                                   "value": _clean(job.value), "budget": job.budget}
-            row.update({name: job.config.get(name) for name in names})
-            row.update({k: job.config[k] for k in job.config if k not in names})
-            row.update({label: job.extra.get(label) for label in labels})
-            row.update({"attempts": len(job.attempts), "started": first, "ended": last,
-                        "duration": (last - first) if first and last else None, "error": job.error})
+                                   "value": _clean(job.value), "budget": job.budget, "attempts": len(job.attempts),
+                                   "started": first, "ended": last,
+                                   "duration": (last - first) if first and last else None, "error": job.error}
+            keys = names + [k for k in job.config if k not in names]
+            for key in keys:
+                row[_column(key, row, "config.")] = job.config.get(key)
+            for label in labels:
+                row[_column(label, row, "extra.")] = job.extra.get(label)
             rows.append(row)
         return rows
 

@@ -146,7 +146,8 @@ def _entry_problem(entry: dict[str, Any], where: str) -> tuple[Param | None, lis
     raw_type = entry.get("type", "float")
     kind = _TYPE_ALIASES.get(str(raw_type).lower()) if isinstance(raw_type, str) else None
     if kind is None:
-        problems.append(f"{where}.type: unknown type {raw_type!r}; use one of float, int, choice, ordinal, constant")
+        problems.append(f"{where}.type: unknown type {raw_type!r}; use one of float, int, choice, ordinal, "
+                        f"constant, bool")
     if problems:
         return None, problems
     try:

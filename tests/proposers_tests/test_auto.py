@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -71,9 +75,11 @@ def test_space_kind() -> None:
     (SpaceKind(7, 0, False, math.inf), 200, 4, ((0, "gp"),)),
     (SpaceKind(5, 1, False, math.inf), 100, 1, ((0, "gp"),)),  # a few choices: still numeric
     (SpaceKind(3, 0, False, 1000), 100, 1, ((0, "gp"),)),  # integer-only
-    (SpaceKind(4, 2, False, math.inf), 100, 1, ((0, "tpe"),)),  # a third of choices
+    (SpaceKind(4, 2, False, math.inf), 100, 1, ((0, "gp"),)),  # choices one-hot
+    (SpaceKind(0, 3, False, 60), 30, 1, ((0, "gp"),)),
     (SpaceKind(3, 1, True, math.inf), 100, 1, ((0, "tpe"),)),  # conditional
-    (SpaceKind(0, 3, False, 60), 30, 1, ((0, "tpe"),)),
+    (SpaceKind(6, 6, False, math.inf), 100, 1, ((0, "tpe"),)),  # many parameters, many choices
+    (SpaceKind(10, 2, False, math.inf), 100, 1, ((0, "cmaes"),)),
     (SpaceKind(6, 0, False, math.inf), None, 1, ((0, "gp"), (200, "tpe"))),
     (SpaceKind(6, 0, False, math.inf), 300, 1, ((0, "gp"), (200, "tpe"))),
     (SpaceKind(6, 0, False, math.inf), 1000, 1, ((0, "gp"), (200, "cmaes"))),
@@ -147,6 +153,20 @@ def test_same_seed_same_sequence_other_seed_differs() -> None:
 
     assert sequence(1) == sequence(1)
     assert sequence(1) != sequence(2)
+
+
+def sequences(seed: int) -> str:
+    """Serial sequences of a GP plan and a TPE plan, as one JSON string."""
+    gp = [job.config for job in drive(floats(2), sphere, 12, seed=seed, n_samples=30)]
+    tpe = [job.config for job in drive(CONDITIONAL, conditional_loss, 14, seed=seed)]
+    return json.dumps([gp, tpe], sort_keys=True)
+
+
+def test_same_seed_same_sequence_in_a_fresh_process() -> None:
+    code = "import sys; sys.path.insert(0, sys.argv[1]); import test_auto as t; print(t.sequences(5))"
+    out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent)],
+                         capture_output=True, text=True, check=True, timeout=120)
+    assert json.loads(out.stdout) == json.loads(sequences(5))
 
 
 def test_parallel_proposals_are_distinct() -> None:

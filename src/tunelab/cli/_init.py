@@ -119,8 +119,10 @@ def init(
 @app.command()
 def validate(experiment: Annotated[Path, typer.Argument(help="Experiment file to check.")]) -> None:
     """Check an experiment file; print every problem, one line each (exit code 2)."""
+    from tunelab.api import check
     from tunelab.loader import load_experiment
 
     spec = load_experiment(experiment)
+    check(spec)
     typer.echo(f"{experiment}: valid ({spec.proposer}, {len(spec.parameter_config)} parameters, "
                f"n_samples={spec.n_samples}, n_parallel={spec.n_parallel})")

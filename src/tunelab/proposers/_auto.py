@@ -21,8 +21,8 @@ GP_MAX_JOBS = 200
 """Jobs after which a GP stops being worth its cost (cubic in the history) on numeric spaces."""
 
 GP_MAX_DIM = 7
-"""Most numeric dimensions given to a GP: with 50-200 jobs it cannot learn more length scales
-well, and an evolution strategy's steady local progress wins from 8 dimensions on."""
+"""Most parameters given to a GP: with 50-200 jobs it cannot learn more length scales well,
+and an evolution strategy's steady local progress wins from 8 dimensions on."""
 
 MAX_PARALLEL_GP = 16
 """Above this many parallel slots, batches of GP fantasies cost too much per proposal."""
@@ -91,18 +91,18 @@ def choose(kind: SpaceKind, n_samples: int | None, n_parallel: int) -> Plan:
     ``n_parallel`` slots.
 
     * Nothing to search (constants only): ``random``.
-    * Conditional spaces and spaces with a large share of unordered choices: ``tpe``,
-      which models each branch and each choice exactly and costs little.
-    * Numeric spaces (float, int, ordinal, a few choices) of at most ``GP_MAX_DIM``
-      dimensions with at most ``MAX_PARALLEL_GP`` slots: ``gp`` (its Sobol start
-      included) for the first ``GP_MAX_JOBS`` jobs. A longer budget continues with
-      ``cmaes`` when it leaves CMA-ES some 30 generations, else (and when the budget is
-      unknown) with ``tpe``, which starts from the whole history at a bounded cost.
-    * More dimensions, or many parallel slots: ``cmaes``.
+    * Conditional spaces: ``tpe``, which models each branch exactly and costs little.
+    * Spaces of at most ``GP_MAX_DIM`` parameters, numeric or not, with at most
+      ``MAX_PARALLEL_GP`` slots: ``gp`` (its Sobol start included; choices are one-hot)
+      for the first ``GP_MAX_JOBS`` jobs. A longer budget continues with ``cmaes`` when
+      it leaves CMA-ES some 30 generations, else (and when the budget is unknown) with
+      ``tpe``, which starts from the whole history at a bounded cost.
+    * Larger spaces with a sizeable share of unordered choices: ``tpe``.
+    * Larger numeric spaces, or many parallel slots: ``cmaes``.
     """
     if kind.dim == 0:
         return Plan(((0, "random"),))
-    if kind.conditional or kind.categorical > CATEGORICAL_SHARE * kind.dim:
+    if kind.conditional or (kind.dim > GP_MAX_DIM and kind.categorical > CATEGORICAL_SHARE * kind.dim):
         return Plan(((0, "tpe"),))
     if kind.dim > GP_MAX_DIM or n_parallel > MAX_PARALLEL_GP:
         return Plan(((0, "cmaes"),))

@@ -84,6 +84,11 @@ class Proposer(abc.ABC):
         """A generator seeded by (seed, proposals made so far, salt)."""
         return np.random.default_rng([self.seed, self.n_proposed, salt])
 
+    @property
+    def finite(self) -> bool:
+        """True when the proposer ends by itself (a grid, a list, a fixed number of brackets)."""
+        return False
+
     def rng_for_job(self, number: int) -> np.random.Generator:
         """A generator for the job with proposal ``number``: the same however jobs are batched."""
         return np.random.default_rng([self.seed, number, 0x5EED])

@@ -18,6 +18,10 @@ class _ListProposer(Proposer):
         super().__init__(space, seed=seed)
         self._done: set[str] = set()
 
+    @property
+    def finite(self) -> bool:
+        return True
+
     def _configs(self) -> list[Config]:
         raise NotImplementedError
 

@@ -73,6 +73,10 @@ class HalvingBrackets(Proposer):
         self._dry = False
 
     # -- history -------------------------------------------------------------------
+
+    @property
+    def finite(self) -> bool:
+        return self.iterations is not None
     def _bracket(self, index: int) -> Bracket:
         while len(self.brackets) <= index:
             sizes, budgets = self._templates[len(self.brackets) % len(self._templates)]

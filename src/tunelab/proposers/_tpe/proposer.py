@@ -17,7 +17,7 @@ from tunelab.proposers._base import JobView, Proposal, Proposer
 from tunelab.proposers._qmc import QMCDesign
 from tunelab.proposers._registry import register
 from tunelab.proposers._tpe.estimator import Bandwidth, ParzenEstimator
-from tunelab.space import Config, Space
+from tunelab.space import Config, Float, Space
 
 _TRIES = 64
 """Draws tried for a config not yet taken, on a finite space."""
@@ -68,6 +68,8 @@ class TPECore:
                                       for i in self.dims], dtype=int)
         self.min_sigma = np.array([0.0 if math.isinf(params[i].cardinality) or self.n_categories[k]
                                    else 0.5 / params[i].cardinality for k, i in enumerate(self.dims)])
+        self._plain = not space.is_conditional and all(
+            isinstance(params[i], Float) and params[i].step is None and params[i].q is None for i in self.dims)
         self._finished: dict[int, tuple[np.ndarray, float]] = {}
         self._failed: dict[int, np.ndarray] = {}
         self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -151,11 +153,18 @@ class TPECore:
             return self.decode(self._suggest_joint(rng, good, good_w, bad, bad_w))
         return self.decode(self._suggest_independent(rng, good, good_w, bad, bad_w))
 
+    def _snap(self, points: np.ndarray) -> np.ndarray:
+        """Model coordinates of the configs the points stand for: discrete values snapped,
+        inactive coordinates NaN. On a flat space of plain floats this is just clipping."""
+        if self._plain:
+            return np.clip(points, 0.0, 1.0)
+        return np.array([self.encode(self.decode(x)) for x in points]).reshape(points.shape)
+
     def _suggest_joint(self, rng: np.random.Generator, good: np.ndarray, good_w: np.ndarray,
                        bad: np.ndarray, bad_w: np.ndarray) -> np.ndarray:
         everything = slice(None)
         below, above = self._estimator(good, good_w, everything), self._estimator(bad, bad_w, everything)
-        candidates = np.array([self.encode(self.decode(x)) for x in below.sample(rng, self.n_ei_candidates)])
+        candidates = self._snap(below.sample(rng, self.n_ei_candidates))
         scores = below.log_pdf(candidates) - above.log_pdf(candidates)
         return candidates[int(np.argmax(scores))]
 
