@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,18 @@ def show(name: str, storage: str, cwd: Path | None = None) -> dict[str, Any]:
     out = tunelab("show", name, "--json", "--storage", storage, cwd=cwd)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
+
+
+def wait_finished(storage: str, name: str, count: int, proc: subprocess.Popen, limit: float = 90) -> None:
+    """Wait until ``count`` jobs of ``name`` finished while the coordinator ``proc`` runs."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        out = tunelab("show", name, "--json", "--storage", storage)
+        if out.returncode == 0 and sum(j["status"] == "finished" for j in json.loads(out.stdout)["jobs"]) >= count:
+            return
+        assert proc.poll() is None, "coordinator ended early"
+        time.sleep(0.2)
+    raise AssertionError("jobs did not finish in time")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import show, tunelab, write_experiment
+from tests.conftest import show, tunelab, wait_finished, write_experiment
 
 QUAD = """
 import json, sys
@@ -198,19 +198,6 @@ print(f"#Auptimizer:{(config['x'] - 1) ** 2}")
 """
 
 
-def _wait_finished(storage_url: str, name: str, count: int, proc: subprocess.Popen, limit: float = 60) -> None:
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        out = tunelab("show", name, "--json", "--storage", storage_url)
-        if out.returncode == 0:
-            done = [j for j in json.loads(out.stdout)["jobs"] if j["status"] == "finished"]
-            if len(done) >= count:
-                return
-        assert proc.poll() is None, "coordinator ended early"
-        time.sleep(0.2)
-    raise AssertionError("jobs did not finish in time")
-
-
 @pytest.mark.parametrize("proposer", ["random", "sequence", "batch"])
 def test_kill_9_then_resume_loses_nothing_and_reruns_nothing(workdir, storage_url, script, proposer):
     script(SLOW)
@@ -220,7 +207,7 @@ def test_kill_9_then_resume_loses_nothing_and_reruns_nothing(workdir, storage_ur
                            proposer=proposer, parameter_config=space, **extra)
     proc = subprocess.Popen([sys.executable, "-m", "tunelab", "run", str(exp), "--storage", storage_url],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_finished(storage_url, "crash", 3, proc)
+    wait_finished(storage_url, "crash", 3, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     before = {j["id"]: j for j in show("crash", storage_url)["jobs"] if j["status"] == "finished"}
@@ -247,7 +234,7 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(workdir, storage_url, script):
                            parameter_config=SPACE)
     proc = subprocess.Popen([sys.executable, "-m", "tunelab", "run", str(exp), "--storage", storage_url],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_finished(storage_url, "intr", 2, proc)
+    wait_finished(storage_url, "intr", 2, proc)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 130, stderr

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.conftest import show, tunelab, write_experiment
+from tests.conftest import show, tunelab, wait_finished, write_experiment
 
 EPOCHS = """
 import json, os, signal, sys, time
@@ -76,17 +76,6 @@ def test_cooperative_script_stops_at_should_stop_without_a_signal(workdir, stora
     assert not (workdir / "sigterm.log").exists()
 
 
-def _wait_for(storage_url: str, name: str, proc: subprocess.Popen, count: int) -> None:
-    end = time.monotonic() + 90
-    while time.monotonic() < end:
-        out = tunelab("show", name, "--json", "--storage", storage_url)
-        if out.returncode == 0 and sum(j["status"] == "finished" for j in json.loads(out.stdout)["jobs"]) >= count:
-            return
-        assert proc.poll() is None, "coordinator ended early"
-        time.sleep(0.2)
-    raise AssertionError("not enough jobs finished in time")
-
-
 @pytest.mark.parametrize(("proposer", "args"), [
     ("hyperband", {"max_iter": 9, "eta": 3, "iterations": 1}),
     ("asha", {"min_budget": 1, "max_budget": 9, "eta": 3}),
@@ -98,7 +87,7 @@ def test_multifidelity_resumes_after_kill_9_without_losing_a_rung(workdir, stora
                            proposer_args=args, parameter_config=SPACE, **extra)
     proc = subprocess.Popen([sys.executable, "-m", "tunelab", "run", str(exp), "--storage", storage_url],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_for(storage_url, "mf", proc, 5)
+    wait_finished(storage_url, "mf", 5, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     before = {j["id"]: j for j in show("mf", storage_url)["jobs"] if j["status"] == "finished"}

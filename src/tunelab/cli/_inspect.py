@@ -26,6 +26,14 @@ class ExportFormat(str, enum.Enum):
     json = "json"
 
 
+def _load(storage: str | None, experiment: str) -> ExperimentResult:
+    store = open_storage(storage)
+    try:
+        return ExperimentResult.load(store, experiment)
+    finally:
+        store.close()
+
+
 def _when(stamp: float | None) -> str:
     return datetime.datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S") if stamp else "-"
 
@@ -53,11 +61,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the documented JSON object.")] = False,
 ) -> None:
     """Status, best config and value, and a table of jobs."""
-    store = open_storage(storage)
-    try:
-        result = ExperimentResult.load(store, experiment)
-    finally:
-        store.close()
+    result = _load(storage, experiment)
     if as_json:
         typer.echo(result.to_json())
         return
@@ -85,11 +89,7 @@ def export(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
 ) -> None:
     """Export the jobs as CSV (one row per job) or the full JSON object."""
-    store = open_storage(storage)
-    try:
-        result = ExperimentResult.load(store, experiment)
-    finally:
-        store.close()
+    result = _load(storage, experiment)
     text = result.to_csv() if fmt is ExportFormat.csv else result.to_json()
     if output:
         output.write_text(text, encoding="utf-8")

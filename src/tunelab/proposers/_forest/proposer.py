@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -12,7 +11,7 @@ from tunelab.proposers._forest.surrogate import INACTIVE, ForestSurrogate
 from tunelab.proposers._gp.acquisition import log_ei
 from tunelab.proposers._gp.encoding import UnitEncoder
 from tunelab.proposers._gp.model import OutputWarp
-from tunelab.proposers._gp.proposer import select_subset
+from tunelab.proposers._history import ModelHistory
 from tunelab.proposers._registry import register
 from tunelab.space import Config, Space
 
@@ -71,24 +70,22 @@ class SMACProposer(Proposer):
             raise ValueError(f"`log_y` must be true or false, but got {log_y!r}")
         self.n_initial, self.random_fraction, self.n_trees = n_initial, float(random_fraction), n_trees
         self.log_y, self.max_points = log_y, max_points
-        self._finished: dict[int, tuple[Config, float]] = {}
-        self._failed: dict[int, Config] = {}
+        self._history = ModelHistory()
 
     def observe(self, job: JobView) -> None:
         """Add a finished job to the data."""
-        if job.loss is not None and math.isfinite(job.loss):
-            self._finished[job.number] = (job.config, float(job.loss))
+        self._history.observe(job)
 
     def on_job_failed(self, job: JobView) -> None:
         """Keep a failed config; the model sees it at the worst loss seen."""
-        self._failed[job.number] = job.config
+        self._history.fail(job)
 
     def propose(self, n: int, running: Sequence[JobView]) -> list[Proposal]:
         out: list[Proposal] = []
         pending = [job.config for job in running]
         for i in range(n):
             rng = self.rng(100 + i)
-            if (self.n_proposed + i < self.n_initial or len(self._finished) < 2
+            if (self.n_proposed + i < self.n_initial or len(self._history.finished) < 2
                     or rng.random() < self.random_fraction):
                 config = self.space.sample(rng)
                 out.append(Proposal(config, info={"random": True}))
@@ -103,15 +100,8 @@ class SMACProposer(Proposer):
 
     def _data(self) -> tuple[np.ndarray, np.ndarray]:
         """``Z`` rows and losses of the (capped) history; failures at the worst loss."""
-        numbers = sorted(self._finished)
-        configs = [self._finished[k][0] for k in numbers]
-        losses = [self._finished[k][1] for k in numbers]
-        for k in sorted(self._failed):
-            numbers.append(k)
-            configs.append(self._failed[k])
-            losses.append(max(losses))
-        keep = select_subset(np.array(numbers), np.array(losses), self.max_points, self.rng(1))
-        return self.encoder.encode([configs[i] for i in keep]), np.array(losses)[keep]
+        configs, losses = self._history.training_set(self.max_points, self.rng(1))
+        return self.encoder.encode(configs), losses
 
     def _fit(self, pending: list[Config], rng: np.random.Generator
              ) -> tuple[ForestSurrogate, np.ndarray, np.ndarray, float]:

@@ -13,6 +13,7 @@ from tunelab.proposers._base import JobView, Proposal, Proposer
 from tunelab.proposers._gp.acquisition import AcquisitionOptimizer, log_ei_function
 from tunelab.proposers._gp.encoding import UnitEncoder
 from tunelab.proposers._gp.model import GaussianProcess, OutputWarp, default_theta, fit_theta
+from tunelab.proposers._history import ModelHistory
 from tunelab.proposers._registry import register
 from tunelab.space import Config, Space
 
@@ -21,22 +22,6 @@ _THETA_KEY = "gp_theta"
 _FIT_POINTS = 100
 _RESTART_EVERY = 5
 _N_INCUMBENTS = 5
-
-
-def select_subset(numbers: np.ndarray, losses: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray:
-    """Indices of at most ``cap`` observations: the best third, the most recent third, random others.
-
-    Keeps the model's cost bounded however long the history grows, while it still sees
-    the good region (best), where the search is now (recent) and the rest (random).
-    """
-    if len(losses) <= cap:
-        return np.arange(len(losses))
-    third = cap // 3
-    keep = set(np.argsort(losses, kind="stable")[:third].tolist())
-    keep |= set(np.argsort(-numbers, kind="stable")[:third].tolist())
-    rest = np.array(sorted(set(range(len(losses))) - keep), dtype=int)
-    keep |= set(rng.choice(rest, cap - len(keep), replace=False).tolist())
-    return np.array(sorted(keep), dtype=int)
 
 
 @register
@@ -88,8 +73,7 @@ class GPProposer(Proposer):
         if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 20:
             raise ValueError(f"`max_points` must be an integer >= 20, but got {max_points!r}")
         self.n_initial, self.batch_strategy, self.max_points = n_initial, batch_strategy, max_points
-        self._finished: dict[int, tuple[Config, float]] = {}
-        self._failed: dict[int, Config] = {}
+        self._history = ModelHistory()
         self._thetas: dict[int, list[float]] = {}
         self._optimizer = AcquisitionOptimizer(self.encoder)
 
@@ -101,16 +85,15 @@ class GPProposer(Proposer):
 
     def observe(self, job: JobView) -> None:
         """Add a finished job to the data."""
-        if job.loss is not None and math.isfinite(job.loss):
-            self._finished[job.number] = (job.config, float(job.loss))
+        self._history.observe(job)
 
     def on_job_failed(self, job: JobView) -> None:
         """Keep a failed config; the model sees it at the worst loss seen."""
-        self._failed[job.number] = job.config
+        self._history.fail(job)
 
     def propose(self, n: int, running: Sequence[JobView]) -> list[Proposal]:
         out: list[Proposal] = []
-        while len(out) < n and (self.n_proposed + len(out) < self.n_initial or len(self._finished) < 2
+        while len(out) < n and (self.n_proposed + len(out) < self.n_initial or len(self._history.finished) < 2
                                 or self.encoder.n_groups == 0):
             out.append(Proposal(self._design_point(self.n_proposed + len(out))))
         if len(out) < n:
@@ -133,17 +116,8 @@ class GPProposer(Proposer):
 
     def _training_data(self) -> tuple[np.ndarray, np.ndarray]:
         """``Z`` rows and losses of the (capped) history; failures at the worst loss."""
-        numbers = sorted(self._finished)
-        configs = [self._finished[k][0] for k in numbers]
-        losses = [self._finished[k][1] for k in numbers]
-        worst = max(losses)
-        for k in sorted(self._failed):
-            numbers.append(k)
-            configs.append(self._failed[k])
-            losses.append(worst)
-        number_arr, loss_arr = np.array(numbers), np.array(losses)
-        keep = select_subset(number_arr, loss_arr, self.max_points, self.rng(1))
-        return self.encoder.encode([configs[i] for i in keep]), loss_arr[keep]
+        configs, losses = self._history.training_set(self.max_points, self.rng(1))
+        return self.encoder.encode(configs), losses
 
     def _fit(self, x: np.ndarray, losses: np.ndarray) -> tuple[OutputWarp, np.ndarray]:
         """The output warp and MAP hyperparameters that best explain the losses.
