@@ -59,9 +59,8 @@ def compare_proposers(storage: str, seeds: int, jobs: int, epochs: int) -> None:
 def compare_stopping(storage: str, seeds: int, jobs: int, epochs: int) -> None:
     methods = {
         "full search": {},
-        "median stopping": {"resource_args": {"early_stop": {"name": "median", "n_startup_jobs": 5,
-                                                             "n_warmup_steps": 1}}},
-        "asha": {"proposer": "asha", "n_samples": jobs * 2,
+        "median stopping": {"resource_args": {"early_stop": {"name": "median", "n_startup_jobs": 3}}},
+        "asha": {"proposer": "asha", "n_samples": int(jobs * 4 / 3),
                  "proposer_args": {"min_budget": 1, "max_budget": epochs, "eta": 3, "budget_name": "epochs"}},
     }
     results: dict[str, list[tuple[float, int]]] = {m: [] for m in methods}
