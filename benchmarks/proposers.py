@@ -47,7 +47,7 @@ import time  # noqa: E402
 import warnings  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from concurrent.futures import ProcessPoolExecutor, as_completed  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
+from dataclasses import asdict, dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -353,6 +353,14 @@ COST_CASES = (("tpe", 1000, 0.010), ("gp", 200, 1.0), ("gp", 1000, None), ("smac
 """(proposer, finished jobs, target seconds or None) of the cost table, in 10 dimensions."""
 
 
+def cost_table() -> list[dict[str, Any]]:
+    """Measure and print the cost of one proposal for every case of ``COST_CASES``."""
+    costs = [{"proposer": p, "history": h, "seconds": cost_of_one_proposal(p, h), "target_s": t}
+             for p, h, t in COST_CASES]
+    print_costs(costs)
+    return costs
+
+
 # --- printing --------------------------------------------------------------------------
 
 
@@ -417,23 +425,28 @@ def _plans_differ(problem_name: str, budgets: list[int]) -> bool:
 
 def tasks_for(names: list[str], problem_names: list[str], budgets: list[int], seeds: list[int]
               ) -> list[tuple[str, str, int, int]]:
-    """Every run to make; slow problems and optimizers first so the pool ends evenly."""
+    """Every run to make, seed by seed (a stopped run leaves whole seeds in ``--log``), slow
+    problems and optimizers first within a seed."""
     tasks = []
     for name in names:
         for problem_name in problem_names:
             runs_at = budgets if name in BUDGET_AWARE and _plans_differ(problem_name, budgets) else [max(budgets)]
             tasks += [(name, problem_name, b, s) for b in runs_at for s in seeds]
     slow = {"smac3_hpo": 0, "optuna_gp": 1, "gp": 1, "auto": 1, "smac": 2}
-    return sorted(tasks, key=lambda t: (t[1] != HGB, slow.get(t[0], 3), -t[2]))
+    return sorted(tasks, key=lambda t: (t[3], t[1] != HGB, slow.get(t[0], 3), -t[2]))
 
 
-def run_all(tasks: list[tuple[str, str, int, int]], jobs: int, started: float) -> list[Run]:
-    """Every task in ``jobs`` worker processes, with a progress line on stderr every 5%."""
+def run_all(tasks: list[tuple[str, str, int, int]], jobs: int, started: float, log: Path | None) -> list[Run]:
+    """Every task in ``jobs`` worker processes, with a progress line on stderr every 5%;
+    each finished run is appended to ``log`` (JSON lines) when given."""
     runs = []
     with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = [pool.submit(execute, task) for task in tasks]
         for done, future in enumerate(as_completed(futures), 1):
             runs.append(future.result())
+            if log is not None:
+                with log.open("a") as stream:
+                    stream.write(json.dumps(asdict(runs[-1])) + "\n")
             if done % max(1, len(tasks) // 20) == 0 or done == len(tasks):
                 print(f"  {done}/{len(tasks)} runs, {time.time() - started:.0f} s", file=sys.stderr, flush=True)
     return runs
@@ -449,6 +462,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="3 seeds, budget 50 (for development)")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes; at most 2 here)")
     parser.add_argument("--no-cost", action="store_true", help="skip the long-history cost table")
+    parser.add_argument("--log", default=None, help="append every finished run to this JSON-lines file")
+    parser.add_argument("--from-log", default=None, metavar="JSONL",
+                        help="print the tables of the seeds complete in a --log file (runs nothing)")
     parser.add_argument("--merge", nargs="+", default=None, metavar="JSON",
                         help="print and save the tables of earlier results files together (runs nothing)")
     parser.add_argument("--out", default=None, help="results JSON path (default benchmarks/results/proposers-<time>.json)")
@@ -463,6 +479,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.merge:
         return merge(args)
+    if args.from_log:
+        return from_log(args)
     problem_names = [p for p in args.problems.split(",") if p]
     budgets = sorted(int(b) for b in args.budgets.split(","))
     seeds = list(range(args.seeds))
@@ -480,21 +498,40 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(tasks)} runs: {len(names)} optimizers x {len(problem_names)} problems x {len(seeds)} seeds, "
           f"budgets {budgets}, {args.jobs} process(es)", flush=True)
     started = time.time()
-    runs = run_all(tasks, args.jobs, started)
+    runs = run_all(tasks, args.jobs, started, Path(args.log) if args.log else None)
     run_seconds = time.time() - started
     table = summarize(runs, names, problem_names, budgets)
     for problem_name in problem_names:
         print_problem(problem_name, table[problem_name], names)
     ranks = overall_ranks(table, budgets)
     print_overall(ranks)
-    costs = []
-    if not args.no_cost:
-        costs = [{"proposer": p, "history": h, "seconds": cost_of_one_proposal(p, h), "target_s": t}
-                 for p, h, t in COST_CASES]
-        print_costs(costs)
+    costs = [] if args.no_cost else cost_table()
     total = time.time() - started
     print(f"\nruns took {run_seconds:.0f} s, everything {total:.0f} s ({args.jobs} process(es), {os.cpu_count()} cores)")
     save(args, table, ranks, costs, run_seconds, total)
+    return 0
+
+
+def from_log(args: argparse.Namespace) -> int:
+    """Print and save the tables of the seeds whose runs are all in a ``--log`` file."""
+    runs = [Run(**json.loads(line)) for line in Path(args.from_log).read_text().splitlines() if line.strip()]
+    names = [name for name in OURS + PEERS if any(r.optimizer == name for r in runs)]
+    problem_names = list(dict.fromkeys(r.problem for r in runs))
+    budgets = sorted(int(b) for b in args.budgets.split(","))
+    per_seed = {s: {(r.optimizer, r.problem) for r in runs if r.seed == s} for s in {r.seed for r in runs}}
+    complete = {s for s, done in per_seed.items() if len(done) == len(names) * len(problem_names)}
+    if not complete:
+        print(f"no seed is complete yet in {args.from_log}")
+        return 1
+    runs = [r for r in runs if r.seed in complete]
+    table = summarize(runs, names, problem_names, budgets)
+    for problem_name in problem_names:
+        print_problem(problem_name, table[problem_name], names)
+    ranks = overall_ranks(table, budgets)
+    print_overall(ranks)
+    costs = [] if args.no_cost else cost_table()
+    print(f"\n{len(complete)} complete seeds: {sorted(complete)}")
+    save(args, table, ranks, costs, 0.0, 0.0)
     return 0
 
 

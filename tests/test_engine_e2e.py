@@ -193,7 +193,7 @@ import json, os, sys, time
 config = json.load(open(sys.argv[1]))
 with open("runs.log", "a") as log:
     log.write(json.dumps(config) + "\\n")
-time.sleep(0.4)
+time.sleep(0.8)
 print(f"#Auptimizer:{(config['x'] - 1) ** 2}")
 """
 
@@ -230,7 +230,7 @@ def test_kill_9_then_resume_loses_nothing_and_reruns_nothing(workdir, storage_ur
 
 def test_ctrl_c_stops_cleanly_and_resume_finishes(workdir, storage_url, script):
     script(SLOW)
-    exp = write_experiment(workdir, name="intr", script="train.py", n_samples=8, n_parallel=2,
+    exp = write_experiment(workdir, name="intr", script="train.py", n_samples=12, n_parallel=2,
                            parameter_config=SPACE)
     proc = subprocess.Popen([sys.executable, "-m", "tunelab", "run", str(exp), "--storage", storage_url],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -245,7 +245,7 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(workdir, storage_url, script):
     out = tunelab("resume", "intr", "--storage", storage_url)
     assert out.returncode == 0, out.stderr
     jobs = show("intr", storage_url)["jobs"]
-    assert len(jobs) == 8 and all(j["status"] == "finished" for j in jobs)
+    assert len(jobs) == 12 and all(j["status"] == "finished" for j in jobs)
 
 
 def test_grid_batch_and_initial_configs(workdir, storage_url, script):

@@ -83,6 +83,7 @@ class Engine:
         self.views: dict[int, JobView] = {}
         self.queue: list[st.Job] = []
         self.n_jobs = 0
+        self.waiting = False
         self.started = time.monotonic()
         self.best: tuple[float, int] | None = None
         self.counts = {s: 0 for s in (st.FINISHED, st.FAILED, st.STOPPED)}
@@ -190,8 +191,10 @@ class Engine:
             if max_duration and time.monotonic() - self.started > max_duration:
                 self._cancel_active(f"max_duration={max_duration:g}s reached")
                 return Outcome(st.FINISHED, f"max_duration reached: {self._summary()}")
-            wait = 0.0 if self.free_slots and self._can_propose() else 0.5
-            for event in self.executor.poll(wait):
+            wait = 0.0 if self.free_slots and self._can_propose() and not self.waiting else 0.5
+            events = self.executor.poll(wait)
+            self.waiting = self.waiting and not events
+            for event in events:
                 failure = self._handle(event)
                 if failure:
                     self._cancel_active("stopped after a job failure")
@@ -207,10 +210,12 @@ class Engine:
             job = self.queue.pop(0)
             self._launch(job, len(job.attempts) + 1)
         free = min(len(self.free_slots), self._target_jobs() - self.n_jobs)
-        if free <= 0 or self.search.exhausted:
+        if free <= 0 or self.search.exhausted or self.waiting:
             return None
         running = [self.views[a.job_id] for a in self.active.values()]
-        for proposal in self.search.ask(int(free), running):
+        proposals = self.search.ask(int(free), running)
+        self.waiting = len(proposals) < free
+        for proposal in proposals:
             job = self._record(proposal)
             self._launch(job, 1)
         return None
