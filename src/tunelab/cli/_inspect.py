@@ -66,19 +66,18 @@ def show(
         typer.echo(result.to_json())
         return
     e = result.experiment
-    console = Console()
-    console.print(f"[bold]{e.name}[/bold] (id {e.id}): {e.status}" + (f" - {e.message}" if e.message else ""))
+    typer.echo(f"{e.name} (id {e.id}): {e.status}" + (f" - {e.message}" if e.message else ""))
     if result.best:
-        console.print(f"best: {result.best['result']:.6g} (job {result.best['job_id']}) {result.best['config']}")
+        typer.echo(f"best: {result.best['result']:.6g} (job {result.best['job_id']}) {result.best['config']}")
     if result.model_dir:
-        console.print(f"model: {result.model_dir}")
+        typer.echo(f"model: {result.model_dir}")
     names = [p["name"] for p in e.spec.get("parameter_config", [])]
     table = Table("job", "status", "value", *names, "attempts", "error")
     for row in result.rows():
         value = f"{row['value']:.6g}" if row["value"] is not None else "-"
         table.add_row(str(row["job_id"]), row["status"], value, *(str(row.get(n, "")) for n in names),
                       str(row["attempts"]), (row["error"] or "")[:60])
-    console.print(table)
+    Console().print(table)
 
 
 @app.command()
