@@ -60,7 +60,9 @@ def compare_stopping(storage: str, seeds: int, jobs: int, epochs: int) -> None:
     methods = {
         "full search": {},
         "median stopping": {"resource_args": {"early_stop": {"name": "median", "n_startup_jobs": 3}}},
-        "asha": {"proposer": "asha", "n_samples": int(jobs * 4 / 3),
+        "successive halving": {"resource_args": {"early_stop": {"name": "successive_halving", "min_steps": 1,
+                                                                "max_steps": epochs, "reduction_factor": 2}}},
+        "asha": {"proposer": "asha", "n_samples": jobs,
                  "proposer_args": {"min_budget": 1, "max_budget": epochs, "eta": 3, "budget_name": "epochs"}},
     }
     results: dict[str, list[tuple[float, int]]] = {m: [] for m in methods}

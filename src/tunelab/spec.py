@@ -68,7 +68,7 @@ class ExperimentSpec(BaseModel):
     script: str | None = None
     command: list[str] | None = None
     function: str | None = Field(None, description="objective as module:qualname (Python API)")
-    proposer: str = "random"
+    proposer: str = "auto"
     proposer_args: dict[str, Any] = Field(default_factory=dict)
     n_samples: int | None = Field(None, ge=1)
     random_seed: int | None = None
@@ -294,7 +294,7 @@ def parse_spec(data: dict[str, Any], *, default_name: str = "experiment") -> Exp
     data = dict(data)
     data.setdefault("name", default_name)
     problems: list[str] = []
-    proposer_name = data.get("proposer", "random")
+    proposer_name = data.get("proposer", "auto")
     try:
         accepted = set(proposers.options(proposer_name)) if isinstance(proposer_name, str) else set()
     except SpecError:

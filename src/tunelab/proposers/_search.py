@@ -10,10 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 from tunelab.proposers._base import FAILED, JobView, Proposal, Proposer
 from tunelab.space import Config, Space
 
-_RETRIES = 20
+_RETRIES = 5
+_ENUMERABLE = 100_000
+"""Finite spaces up to this many configs are enumerated to find unseen ones."""
 
 
 def sign_of(target: str) -> float:
@@ -72,7 +76,20 @@ class Search:
                 out.append(proposal)
             if not finite:
                 break
+        if finite and len(out) < n and not self.proposer.exhausted and self.space.cardinality <= _ENUMERABLE:
+            out += self._unseen(n - len(out), keys)
         return out[:n]
+
+    def _unseen(self, n: int, taken: set[str]) -> list[Proposal]:
+        """Up to ``n`` configs of a small finite space not run yet, drawn with the seed.
+
+        The fallback when a proposer keeps proposing repeats (random sampling of a
+        nearly exhausted space), so the search never ends before the space does.
+        """
+        fresh = [c for c in self.space.grid() if self._key(Proposal(c)) not in self._seen | taken]
+        rng = np.random.default_rng([self.proposer.seed, self._numbers, 0xF111])
+        picked = rng.permutation(len(fresh))[:n]
+        return [Proposal(fresh[i], info={"via": "unseen"}) for i in picked]
 
     def started(self, job: JobView) -> None:
         """Record that a proposal became the job ``job``."""
