@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import math
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +29,7 @@ from tunelab.space import Choice, Float, Int, Space
 from tunelab.stoppers import Decision, Stopper
 from tunelab.stoppers import create as create_stopper
 
-PROBLEMS_FILE = Path("/work/shared/benchmarks/multifidelity.py")
+PROBLEMS_FILE = Path(os.environ.get("TUNELAB_SHARED") or Path(__file__).resolve().parents[2] / "shared") / "benchmarks" / "multifidelity.py"
 MAX = 81
 CHECKPOINTS = (10, 20, 30)
 

@@ -14,6 +14,9 @@ from typing import Any
 
 import pytest
 
+SHARED = Path(os.environ.get("TUNELAB_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+"""The folder shared with the project (seed examples, benchmark problems), beside the clone."""
+
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write
+from tests.conftest import SHARED, write
 from tunelab import _protocol as protocol
 from tunelab.compat.aup import BasicConfig
 
@@ -31,7 +31,7 @@ def test_basic_config_load_save_and_attributes(tmp_path: Path) -> None:
     assert (config.x, config["y"]) == (1, 2.5)
     config.save(str(tmp_path / "c.json"))
     assert BasicConfig().load(str(tmp_path / "c.json")) == {"x": 1, "y": 2.5}
-    loaded = BasicConfig().load("/work/shared/seed-examples/auptimizer/hpo_mnist/demo.json")
+    loaded = BasicConfig().load(str(SHARED / "seed-examples" / "auptimizer" / "hpo_mnist" / "demo.json"))
     assert loaded.learning_rate == 0.01
     del config.y
     assert "y" not in config

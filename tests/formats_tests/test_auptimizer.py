@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import show, tunelab, write
+from tests.conftest import SHARED, show, tunelab, write
 from tunelab.exceptions import SpecError, UserError
 from tunelab.formats import auptimizer
 from tunelab.loader import load_experiment, read_document, translate
 
-SEEDS = Path("/work/shared/seed-examples/auptimizer")
+SEEDS = SHARED / "seed-examples" / "auptimizer"
 FILES = sorted(SEEDS.rglob("*.json"))
 REMOTE_ERROR = ("resource: {!r} is not supported yet; tunelab runs jobs on 'cpu', 'gpu' or 'passive' now "
                 "(SSH and Dask executors are coming): set \"resource\": \"cpu\"")

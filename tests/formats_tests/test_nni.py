@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import show, tunelab, write
+from tests.conftest import SHARED, show, tunelab, write
 from tunelab.compat.nni import ENV_LAYOUT
 from tunelab.exceptions import UserError
 from tunelab.formats import nni
 from tunelab.loader import load_experiment, translate
 
-SEEDS = Path("/work/shared/seed-examples/nni")
+SEEDS = SHARED / "seed-examples" / "nni"
 CONFIGS = sorted(SEEDS.rglob("*.yml"))
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "nni_mnist"
 

@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import SHARED
 from tunelab.compat.nni import nest_config
 from tunelab.exceptions import UserError
 from tunelab.formats.nni_space import translate_search_space
 from tunelab.space import Float, Space
 from tunelab.spec import build_space
 
-SEEDS = Path("/work/shared/seed-examples/nni")
+SEEDS = SHARED / "seed-examples" / "nni"
 SPACES = sorted(SEEDS.rglob("search_space.json"))
 
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import importlib.util
 import math
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import SHARED
 from tunelab.proposers import JobView, Proposal, Search, create
 from tunelab.space import Float, Space
 
 SPACE = Space([Float("x", -5.0, 10.0), Float("y", 0.0, 15.0)])
-PROBLEMS_FILE = Path("/work/shared/benchmarks/multifidelity.py")
+PROBLEMS_FILE = SHARED / "benchmarks" / "multifidelity.py"
 
 
 def quadratic(config: dict, budget: float) -> float:
