@@ -126,7 +126,7 @@ BUDGET_NAME_KEY = "budget_name"
 _TYPE_ALIASES = {"float": "float", "real": "float", "double": "float", "int": "int", "integer": "int",
                  "choice": "choice", "categorical": "choice", "cat": "choice", "bool": "choice",
                  "ordinal": "ordinal", "constant": "constant", "const": "constant"}
-_ENTRY_KEYS = {"name", "type", "range", "log", "step", "q", "n", "interval", "when", "value", "default",
+_ENTRY_KEYS = {"name", "type", "range", "log", "step", "q", "n", "interval", "when", "value",
                "prior", "mu", "sigma", "round_to"}
 
 

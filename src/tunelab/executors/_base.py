@@ -56,16 +56,14 @@ class Launch:
 class Event:
     """Something that happened to an attempt.
 
-    ``kind`` is ``started`` (with ``pid``), ``report`` (with ``report``) or ``exit``
-    (with ``error``: ``None`` for a clean exit, else the reason it failed).
+    ``kind`` is ``started``, ``report`` (with ``report``) or ``exit`` (with ``error``:
+    ``None`` for a clean exit, else the reason it failed).
     """
 
     key: int
     kind: str
     report: protocol.Report | None = None
     error: str | None = None
-    pid: int | None = None
-    stopped: bool = False
 
 
 @dataclass
@@ -135,7 +133,7 @@ class Executor(abc.ABC):
         pid = self._launch(launch)
         if pid is not None:
             (launch.folder / PID_FILE).write_text(str(pid), encoding="utf-8")
-        self._events.append(Event(launch.key, STARTED, pid=pid))
+        self._events.append(Event(launch.key, STARTED))
 
     def stop(self, key: int) -> None:
         """Ask an attempt to stop: stop file now, SIGTERM and SIGKILL if it lingers."""
@@ -178,8 +176,7 @@ class Executor(abc.ABC):
             if code is not None:
                 self._read_reports(run)
                 del self._running[key]
-                self._events.append(Event(key, EXIT, error=self._exit_error(run, code),
-                                          stopped=run.stop_requested is not None))
+                self._events.append(Event(key, EXIT, error=self._exit_error(run, code)))
                 continue
             self._enforce(key, run, now)
 
