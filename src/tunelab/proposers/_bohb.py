@@ -176,7 +176,8 @@ class BOHBProposer(HalvingBrackets):
                 continue
             good, bad = densities
             candidates = good.sample_around(rng, self.num_samples, self.bandwidth_factor)
-            score = good.pdf(candidates) / np.maximum(bad.pdf(candidates), 1e-300)
+            with np.errstate(over="ignore"):  # a ratio of inf still ranks the candidate first
+                score = good.pdf(candidates) / np.maximum(bad.pdf(candidates), 1e-300)
             out.append(self._decode(candidates[int(np.argmax(score))]))
         return out
 
