@@ -16,7 +16,6 @@ import pandas as pd
 import pytest
 
 import tunelab.compat.deephyper as dh
-from tunelab import proposers
 from tunelab.compat.deephyper import CBO, Evaluator, HpProblem, Job, RandomSearch
 from tunelab.compat.deephyper.evaluator import KWARGS_ENV, RUN_ENV, load, reference, run_job, translate_output
 from tunelab.compat.deephyper.search import results_frame
@@ -345,8 +344,6 @@ if __name__ == "__main__":
 
 @pytest.mark.parametrize("surrogate", ["GP", "RF"])
 def test_deephyper_script_runs_with_two_workers_and_writes_results_csv(tmp_path, surrogate):
-    if surrogate == "RF" and "smac" not in proposers.names():
-        pytest.skip("tunelab's smac proposer (DeepHyper's RF surrogate) is not registered yet")
     (tmp_path / "search.py").write_text(textwrap.dedent(SCRIPT))
     env = {k: v for k, v in os.environ.items() if not k.startswith("TUNELAB_")}
     env["TUNELAB_STORAGE"] = f"sqlite:///{tmp_path / 'db.sqlite'}"

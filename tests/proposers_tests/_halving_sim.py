@@ -7,8 +7,6 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from tests.conftest import SHARED
 from tunelab.proposers import JobView, Proposal, Search, create
 from tunelab.space import Float, Space
@@ -55,9 +53,7 @@ def key(p: Proposal | JobView) -> tuple:
 
 
 def shared_problem(name: str) -> Any:
-    """One of the shared benchmark problems, loaded by path (skips when absent)."""
-    if not PROBLEMS_FILE.exists():
-        pytest.skip(f"{PROBLEMS_FILE} not found")
+    """One of the shared benchmark problems, loaded by path."""
     spec = importlib.util.spec_from_file_location("shared_multifidelity", PROBLEMS_FILE)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
