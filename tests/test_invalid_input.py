@@ -42,6 +42,8 @@ BAD_FILES = {
     "when unknown parent": ("bad.json", {**GOOD, "parameter_config": [
         {"name": "m", "range": [0, 1], "when": {"opt": ["sgd"]}}]}, "which must be an earlier parameter"),
     "retries": ("bad.json", {**GOOD, "job_failure": {"job_retries": -1}}, "job_failure.job_retries"),
+    "default outside range": ("bad.json", {**GOOD, "parameter_config": [{"name": "x", "range": [0, 1], "default": 3}]},
+                              "parameter_config[0].default: x must lie in [0, 1], got 3"),
     "range not a list": ("bad.json", {**GOOD, "parameter_config": [{"name": "x", "range": "0-1"}]},
                          "parameter_config[0].range: expected [low, high]"),
 }

@@ -126,7 +126,7 @@ BUDGET_NAME_KEY = "budget_name"
 _TYPE_ALIASES = {"float": "float", "real": "float", "double": "float", "int": "int", "integer": "int",
                  "choice": "choice", "categorical": "choice", "cat": "choice", "bool": "choice",
                  "ordinal": "ordinal", "constant": "constant", "const": "constant"}
-_ENTRY_KEYS = {"name", "type", "range", "log", "step", "q", "n", "interval", "when", "value",
+_ENTRY_KEYS = {"name", "type", "range", "log", "step", "q", "n", "interval", "when", "value", "default",
                "prior", "mu", "sigma", "round_to"}
 
 
@@ -151,7 +151,13 @@ def _entry_problem(entry: dict[str, Any], where: str) -> tuple[Param | None, lis
     if problems:
         return None, problems
     try:
-        return _build_param(entry, kind, name), []
+        param = _build_param(entry, kind, name)
+        if "default" in entry:
+            try:
+                param.validate(entry["default"])
+            except ValueError as exc:
+                raise _FieldError("default", str(exc)) from None
+        return param, []
     except _FieldError as exc:
         return None, [f"{where}.{exc.field}: {exc}"]
     except ValueError as exc:

@@ -153,13 +153,12 @@ class HpProblem:
         if entry["name"] in self._entries:
             raise UserError(f"HpProblem: hyperparameter {entry['name']!r} is added twice; give each name once")
         try:
-            param = build_space([entry]).params[0]
-            if default_value is not None:
-                param.validate(default_value)
+            build_space([entry])
         except SpecError as exc:
-            raise _fail(entry["name"], value, exc.problems[0].split(": ", 1)[-1]) from None
-        except ValueError as exc:
-            raise UserError(f"HpProblem: default_value of {entry['name']!r}: {exc}") from None
+            where, _, reason = exc.problems[0].partition(": ")
+            if where.endswith(".default"):
+                raise UserError(f"HpProblem: default_value of {entry['name']!r}: {reason}") from None
+            raise _fail(entry["name"], value, reason) from None
         self._entries[entry["name"]] = entry
         return entry
 
