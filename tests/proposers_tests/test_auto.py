@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import tunelab.proposers as proposers
+from tests.proposers_tests._serial import serial_run
 from tunelab.exceptions import UserError
 from tunelab.proposers import AutoProposer, JobView, Search, create
 from tunelab.proposers import _auto as auto
@@ -43,18 +44,7 @@ def conditional_loss(config: dict) -> float:
 
 def drive(space: Space, loss, n_jobs: int, *, seed: int = 0, fail_every: int = 0, **options) -> list[JobView]:
     search = Search(space, create("auto", space, seed=seed, options_=options))
-    jobs = []
-    for number in range(n_jobs):
-        (proposal,) = search.ask(1, running=[])
-        job = JobView(number, proposal.config, "running", info=dict(proposal.info))
-        search.started(job)
-        if fail_every and number % fail_every == fail_every - 1:
-            job.status = "failed"
-        else:
-            job.status, job.loss = "finished", loss(proposal.config)
-        search.ended(job)
-        jobs.append(job)
-    return jobs
+    return serial_run(search, n_jobs, loss, fail_every=fail_every)
 
 
 def test_registered_and_exported() -> None:

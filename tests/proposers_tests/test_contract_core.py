@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import tunelab.proposers as proposers
+from tests.proposers_tests._serial import serial_run
 from tunelab.proposers import JobView, Search, create
 from tunelab.space import Choice, Constant, Float, Int, Ordinal, Space
 
@@ -54,18 +55,7 @@ def drive(name: str, seed: int, n_jobs: int, *, space: Space | None = None, fail
     """A serial run through ``Search``: ask one, start it, end it; returns the jobs."""
     space = space or mixed_space()
     search = Search(space, create(name, space, seed=seed, options_=OPTIONS.get(name) if options is None else options))
-    jobs: list[JobView] = []
-    for number in range(n_jobs):
-        (proposal,) = search.ask(1, running=[])
-        job = JobView(number, proposal.config, "running", info=dict(proposal.info))
-        search.started(job)
-        if fail_every and number % fail_every == fail_every - 1:
-            job.status = "failed"
-        else:
-            job.status, job.loss = "finished", loss(proposal.config)
-        search.ended(job)
-        jobs.append(job)
-    return jobs, search
+    return serial_run(search, n_jobs, loss, fail_every=fail_every), search
 
 
 def configs_json(jobs: list[JobView]) -> str:

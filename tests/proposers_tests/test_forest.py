@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 
+from tests.proposers_tests._serial import serial_run
 from tunelab.exceptions import UserError
 from tunelab.proposers import JobView, Search, SMACProposer, create
 from tunelab.proposers._forest.surrogate import ForestSurrogate
@@ -33,15 +34,7 @@ def loss_of(config: dict) -> float:
 
 def run(budget: int, seed: int, space: Space = SPACE, loss=loss_of, **options) -> list[JobView]:
     search = Search(space, create("smac", space, seed=seed, options_=options))
-    jobs = []
-    for number in range(budget):
-        (proposal,) = search.ask(1, [])
-        job = JobView(number, proposal.config, info=proposal.info)
-        search.started(job)
-        job.status, job.loss = "finished", loss(job.config)
-        search.ended(job)
-        jobs.append(job)
-    return jobs
+    return serial_run(search, budget, loss)
 
 
 def test_surrogate_mean_follows_data_and_spread_is_larger_away_from_it():

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from scipy import optimize, special
 
+from tests.proposers_tests._serial import serial_run
 from tunelab.exceptions import UserError
 from tunelab.proposers import GPProposer, JobView, RandomProposer, Search, create
 from tunelab.proposers._gp.acquisition import AcquisitionOptimizer, log_ei, log_ei_grad, log_h
@@ -55,15 +56,7 @@ def mixed_loss(config: dict) -> float:
 def run(space: Space, name: str, loss, budget: int, seed: int, **options) -> list[JobView]:
     """A serial search; returns the jobs with their losses."""
     search = Search(space, create(name, space, seed=seed, options_=options))
-    jobs = []
-    for number in range(budget):
-        (proposal,) = search.ask(1, [])
-        job = JobView(number, proposal.config, info=proposal.info)
-        search.started(job)
-        job.status, job.loss = "finished", loss(job.config)
-        search.ended(job)
-        jobs.append(job)
-    return jobs
+    return serial_run(search, budget, loss)
 
 
 # ---------------------------------------------------------------- kernel
