@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -70,6 +71,20 @@ def wait_finished(storage: str, name: str, count: int, proc: subprocess.Popen, l
         assert proc.poll() is None, "coordinator ended early"
         time.sleep(0.2)
     raise AssertionError("jobs did not finish in time")
+
+
+def kill_9_then_resume(experiment: Path, storage: str, name: str, count: int) -> dict[int, dict[str, Any]]:
+    """Run ``experiment``, kill -9 the coordinator once ``count`` jobs finished, then
+    ``tunelab resume`` it; returns the jobs that had finished before the kill, by id."""
+    proc = subprocess.Popen([sys.executable, "-m", "tunelab", "run", str(experiment), "--storage", storage],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_finished(storage, name, count, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = {j["id"]: j for j in show(name, storage)["jobs"] if j["status"] == "finished"}
+    out = tunelab("resume", name, "--storage", storage)
+    assert out.returncode == 0, out.stderr
+    return before
 
 
 @pytest.fixture

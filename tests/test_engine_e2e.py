@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import show, tunelab, wait_finished, write_experiment
+from tests.conftest import kill_9_then_resume, show, tunelab, wait_finished, write_experiment
 
 QUAD = """
 import json, sys
@@ -214,14 +214,7 @@ def test_kill_9_then_resume_loses_nothing_and_reruns_nothing(workdir, storage_ur
     space = [{"name": "x", "type": "float", "range": [-2, 2], "n": 16}]
     exp = write_experiment(workdir, name="crash", script="train.py", n_samples=10, n_parallel=2, random_seed=5,
                            proposer=proposer, parameter_config=space, **extra)
-    proc = subprocess.Popen([sys.executable, "-m", "tunelab", "run", str(exp), "--storage", storage_url],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_finished(storage_url, "crash", 3, proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    before = {j["id"]: j for j in show("crash", storage_url)["jobs"] if j["status"] == "finished"}
-    out = tunelab("resume", "crash", "--storage", storage_url)
-    assert out.returncode == 0, out.stderr
+    before = kill_9_then_resume(exp, storage_url, "crash", 3)
     after = show("crash", storage_url)
     assert after["experiment"]["status"] == "finished"
     jobs = after["jobs"]

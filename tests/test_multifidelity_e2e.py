@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.conftest import show, tunelab, wait_finished, write_experiment
+from tests.conftest import kill_9_then_resume, show, tunelab, write_experiment
 
 EPOCHS = """
 import json, os, signal, sys, time
@@ -85,14 +82,7 @@ def test_multifidelity_resumes_after_kill_9_without_losing_a_rung(workdir, stora
     extra = {} if proposer == "hyperband" else {"n_samples": 16}
     exp = write_experiment(workdir, name="mf", script="train.py", n_parallel=2, random_seed=2, proposer=proposer,
                            proposer_args=args, parameter_config=SPACE, **extra)
-    proc = subprocess.Popen([sys.executable, "-m", "tunelab", "run", str(exp), "--storage", storage_url],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_finished(storage_url, "mf", 5, proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    before = {j["id"]: j for j in show("mf", storage_url)["jobs"] if j["status"] == "finished"}
-    out = tunelab("resume", "mf", "--storage", storage_url)
-    assert out.returncode == 0, out.stderr
+    before = kill_9_then_resume(exp, storage_url, "mf", 5)
     data = show("mf", storage_url)
     assert data["experiment"]["status"] == "finished"
     jobs = data["jobs"]
