@@ -91,9 +91,10 @@ def run_proposer(problem: Any, name: str, options: dict[str, Any], seed: int, to
     return track.curve
 
 
-def run_stopper(problem: Any, stopper: Stopper | None, seed: int, total: int) -> dict[int, float]:
-    """Random search at full budget, reporting every epoch to ``stopper`` (None: no stopping)."""
-    search = Search(space_of(problem), create("random", space_of(problem), seed=seed))
+def run_stopper(problem: Any, stopper: Stopper | None, seed: int, total: int, proposer: str = "random"
+                ) -> dict[int, float]:
+    """``proposer`` at full budget, reporting every epoch to ``stopper`` (None: no stopping)."""
+    search = Search(space_of(problem), create(proposer, space_of(problem), seed=seed))
     track, history = Tracker(total), []
     while not track.over:
         proposal = search.ask(1, running=[])[0]
@@ -171,6 +172,7 @@ def methods() -> dict[str, Callable[[Any, int, int], dict[int, float]]]:
     if model:
         out[f"tunelab asha ({model})"] = lambda pr, s, t: run_proposer(
             pr, "asha", {"max_budget": MAX, "sampler": model}, s, t)
+        out[f"tunelab {model}+median"] = lambda pr, s, t: run_stopper(pr, create_stopper("median"), s, t, model)
     else:
         print("note: no model-based tunelab proposer registered; skipping model-based ASHA")
     try:

@@ -88,7 +88,7 @@ class ASHAProposer(Proposer):
         eta: the reduction factor; ``reduction_factor`` is an alias.
         brackets: brackets with successively higher bottom rungs, filled in turn.
         sampler: name of the proposer drawing new configs (``random``; ``tpe`` or another
-            model learns from results at the largest budget with enough of them).
+            model learns from every config, ranked by the budget it reached and its loss).
         sampler_options: that proposer's options.
 
     Example:

@@ -158,13 +158,47 @@ class Bracket:
         return f"Bracket({self.index}, done={self.done})\n" + "\n".join(rows)
 
 
+def rank_by_fidelity(results: dict[float, list[JobView]], space: Space) -> list[JobView]:
+    """Each config once, best first: by the largest budget it reached, then by its loss there.
+
+    A config's entry is its job at that budget, renumbered with the number of its first
+    job, so that the order of first appearance (which samplers use to weigh old results
+    less) is kept. Ties go to the config seen first.
+
+    Example:
+        >>> from tunelab.space import Float
+        >>> space = Space([Float("x", 0, 1)])
+        >>> job = lambda n, x, loss, b: JobView(n, {"x": x}, FINISHED, loss, b)
+        >>> results = {1: [job(0, 0.1, 0.2, 1), job(1, 0.5, 0.6, 1)], 3: [job(2, 0.5, 0.9, 3)]}
+        >>> [(j.number, j.config["x"], j.loss) for j in rank_by_fidelity(results, space)]
+        [(1, 0.5, 0.9), (0, 0.1, 0.2)]
+    """
+    furthest: dict[str, JobView] = {}
+    first: dict[str, int] = {}
+    for budget, jobs in results.items():
+        for job in jobs:
+            key = space.key(job.config)
+            first[key] = min(job.number, first.get(key, job.number))
+            if key not in furthest or budget > furthest[key].budget:
+                furthest[key] = JobView(job.number, job.config, FINISHED, job.loss, budget)
+    for key, job in furthest.items():
+        job.number = first[key]
+    return sorted(furthest.values(), key=lambda j: (-j.budget, j.loss, j.number))
+
+
 class ConfigSource:
     """Draws new configurations from any registered proposer (random, tpe, ...).
 
-    A model-based sampler learns from the results at the largest budget holding at
-    least ``len(space) + 1`` of them (the lowest budget before that), like BOHB's choice
-    of model budget. It is rebuilt from those results whenever that budget changes and
-    is otherwise told new results incrementally, so its cost stays that of the sampler.
+    A model-based sampler learns from every configuration evaluated so far, each once,
+    at the largest budget it reached: configs that went further rank above all that
+    stopped earlier, and within a budget the lower loss ranks higher. The sampler is
+    told these ranks as losses (``0`` is best). Thousands of cheap low-budget results
+    then shape the model as much as the few full ones (Optuna's TPE treats pruned trials
+    the same way), where a model of one budget alone starves for data: the largest
+    budget has few results, the smallest ranks configs by their early behaviour only.
+
+    The sampler is rebuilt when the ranking has changed since its last draw, so its
+    state is a pure function of the results (a resumed search draws as the serial one).
 
     Args:
         name: the sampler's registry name.
@@ -178,32 +212,27 @@ class ConfigSource:
 
         self._make = lambda: create(name, space, seed=seed, options_=dict(options or {}))
         self.name = name
-        self.min_points = len(space) + 1
+        self.space = space
         self.sampler: Proposer = self._make()
-        self._budget: float | None = None
-        self._fed: list[int] = []
+        self._ranking: list[int] = []
 
     def _sync(self, results: dict[float, list[JobView]]) -> None:
-        """Tell the sampler the results at the model budget it has not seen yet."""
-        if not results:
+        """Rebuild the sampler from the ranked results when the ranking has changed."""
+        ranked = rank_by_fidelity(results, self.space)
+        ranking = [job.number for job in ranked]
+        if ranking == self._ranking:
             return
-        enough = [b for b, jobs in results.items() if len(jobs) >= self.min_points]
-        budget = max(enough) if enough else min(results)
-        fed = set(self._fed)
-        fresh = sorted((j for j in results[budget] if j.number not in fed), key=lambda j: j.number)
-        if budget != self._budget or (fresh and self._fed and fresh[0].number < self._fed[-1]):
-            self.sampler, self._budget, self._fed = self._make(), budget, []
-            fresh = sorted(results[budget], key=lambda j: j.number)
-        for job in fresh:
-            view = JobView(len(self._fed), dict(job.config), FINISHED, job.loss, budget)
+        self.sampler, self._ranking = self._make(), ranking
+        for rank, job in sorted(enumerate(ranked), key=lambda r: r[1].number):
+            view = JobView(job.number, dict(job.config), FINISHED, float(rank), job.budget)
             self.sampler.on_job_started(view)
             self.sampler.observe(view)
-            self._fed.append(job.number)
 
     def draw(self, count: int, n_drawn: int, results: dict[float, list[JobView]],
              running: Sequence[JobView]) -> list[Config]:
         """Up to ``count`` new configs; ``n_drawn`` (configs drawn so far) seeds them."""
-        self._sync(results)
+        if self.name != "random":
+            self._sync(results)
         out: list[Config] = []
         for i in range(count):
             self.sampler.n_proposed = n_drawn + i
