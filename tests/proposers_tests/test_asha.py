@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import statistics
 
 import pytest
@@ -48,6 +49,7 @@ def test_serial_run_shape_and_brackets() -> None:
     assert [j.budget for j in history] == [1, 1, 1, 3]
     best = min(history[:3], key=lambda j: j.loss)
     assert history[3].info == {"bracket": 0, "rung": 1, "config_id": best.info["config_id"], "resume_from": 1}
+    assert {j.info["bracket"] for j in history} == {0}  # auto: nothing says budget 1 misleads
     two = run("asha", {"max_budget": 9, "brackets": 2}, jobs=2)
     assert [(j.budget, j.info["bracket"]) for j in two] == [(1, 0), (3, 1)]
 
@@ -75,10 +77,10 @@ def test_failed_jobs_count_as_losers() -> None:
 def test_aliases_and_errors() -> None:
     space = Space([Float("x", 0, 1)])
     asha = create("asha", space, seed=0, options_={"min_resource": 3, "max_resource": 27, "reduction_factor": 3})
-    assert asha.core.budgets == [[3, 9, 27]]
+    assert asha.core.budgets[0] == [3, 9, 27]
     with pytest.raises(UserError, match="give only one of `min_budget`, `grace_period`"):
         create("asha", space, seed=0, options_={"min_budget": 1, "grace_period": 2})
-    with pytest.raises(UserError, match="`brackets` must be an integer in"):
+    with pytest.raises(UserError, match="`brackets` must be \"auto\" or an integer in"):
         create("asha", space, seed=0, options_={"brackets": 9})
 
 
@@ -88,3 +90,32 @@ def test_asha_beats_random_at_full_budget_on_mf_branin() -> None:
     asha = [best_full_for_epochs("asha", {"max_budget": 81}, problem, s, epochs) for s in range(5)]
     rnd = [random_full_for_epochs(problem, s + 100, epochs) for s in range(5)]
     assert statistics.median(asha) + 0.3 < statistics.median(rnd), (asha, rnd)
+
+
+def test_trusted_bracket_is_the_first_whose_bottom_budget_ranks_like_the_top() -> None:
+    rungs = AshaRungs([1, 3, 9], eta=3, brackets=3)
+    assert rungs.trusted_bracket() == 0  # no evidence yet
+    for i in range(6):  # budget 1 ranks the configs in reverse of budget 9; budget 3 agrees with 9
+        for rung, loss in ((0, float(i)), (1, float(-i)), (2, float(-i))):
+            rungs.add(0, rung, f"c{i}")
+            rungs.record(0, rung, f"c{i}", loss)
+    assert rungs.trusted_bracket() == 1
+    for i in range(6):
+        rungs.record(0, 1, f"c{i}", float(i))  # now budget 3 misleads too
+    assert rungs.trusted_bracket() == 2
+
+
+def crossing(config: dict, budget: float) -> float:
+    """Curves that cross: a large x learns fast but ends worse, so budgets 1 and 3 rank configs backwards."""
+    u = config["x"] / 15.0
+    return 0.5 + 0.3 * u + math.exp(-(0.15 + 2.0 * u) * budget)
+
+
+def test_auto_brackets_start_new_configs_higher_when_low_budgets_mislead() -> None:
+    space = Space([Float("x", 0.0, 15.0)])
+    history = run("asha", {"max_budget": 9}, jobs=150, loss=crossing, space=space)
+    starts = [j.info["bracket"] for j in history if j.info["rung"] == 0]
+    assert starts[0] == 0 and starts[-1] > 0, starts
+    fixed = run("asha", {"max_budget": 9, "brackets": 1}, jobs=150, loss=crossing, space=space)
+    best = min(j.loss for j in history if j.budget == 9)
+    assert best + 0.05 < min(j.loss for j in fixed if j.budget == 9)

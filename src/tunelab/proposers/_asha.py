@@ -11,10 +11,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from tunelab.proposers._base import JobView, Proposal, Proposer
 from tunelab.proposers._halving import FAILED_LOSS, ConfigSource, check_budgets, check_eta, rung_budgets
 from tunelab.proposers._registry import register
 from tunelab.space import Config, Space
+
+AGREEMENT = 0.3
+"""Rank correlation with the top budget from which a budget's ranking is trusted."""
+
+MIN_PAIRS = 6
+"""Configs seen at both budgets before their agreement is judged (until then it is trusted)."""
+
+
+def rank_agreement(a: Sequence[float], b: Sequence[float]) -> float:
+    """Spearman's rank correlation of two equally long sequences (1.0 when one is constant).
+
+    Example:
+        >>> rank_agreement([1, 2, 3, 4], [10, 30, 20, 40])
+        0.8
+    """
+    ranks_a, ranks_b = (np.argsort(np.argsort(np.asarray(v, dtype=float), kind="stable")) for v in (a, b))
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 1.0
+    return round(float(np.corrcoef(ranks_a, ranks_b)[0, 1]), 12)
 
 
 class AshaRungs:
@@ -57,6 +78,29 @@ class AshaRungs:
                         return bracket, rung + 1, cid
         return None
 
+    def trusted_bracket(self) -> int:
+        """The first bracket whose bottom budget ranks configs as the top budget does.
+
+        For each bottom budget, the configs seen there and at the top budget are compared
+        by rank correlation; a budget with fewer than ``MIN_PAIRS`` such configs is
+        trusted until shown otherwise. Where low budgets mislead (learning curves that
+        cross), new configs start higher, as Hyperband's safer brackets do, but only once
+        the data says so.
+        """
+        seen: dict[str, dict[float, float]] = {}
+        for b, rungs in enumerate(self.rungs):
+            for k, members in enumerate(rungs):
+                for cid, loss in members.items():
+                    if loss is not None and loss < FAILED_LOSS:
+                        seen.setdefault(cid, {})[self.budgets[b][k]] = loss
+        top = self.budgets[0][-1]
+        for bracket in range(len(self.budgets)):
+            low = self.budgets[bracket][0]
+            pairs = [(losses[low], losses[top]) for losses in seen.values() if low in losses and top in losses]
+            if low == top or len(pairs) < MIN_PAIRS or rank_agreement(*zip(*pairs)) >= AGREEMENT:
+                return bracket
+        return len(self.budgets) - 1
+
     def __repr__(self) -> str:
         lines = []
         for b, rungs in enumerate(self.rungs):
@@ -86,7 +130,11 @@ class ASHAProposer(Proposer):
         min_budget: the bottom rung's budget; ``min_resource`` and ``grace_period`` are aliases.
         max_budget: the top rung's budget (a full training); ``max_resource`` is an alias.
         eta: the reduction factor; ``reduction_factor`` is an alias.
-        brackets: brackets with successively higher bottom rungs, filled in turn.
+        brackets: ``"auto"`` (default): every new config starts in the first bracket whose
+            bottom budget has ranked configs as the top budget did (see
+            :meth:`AshaRungs.trusted_bracket`), which is plain ASHA until low budgets are
+            shown to mislead; or a number of brackets with successively higher bottom
+            rungs, filled in turn.
         sampler: name of the proposer drawing new configs (``random``; ``tpe`` or another
             model learns from every config, ranked by the budget it reached and its loss).
         sampler_options: that proposer's options.
@@ -104,7 +152,7 @@ class ASHAProposer(Proposer):
     def __init__(self, space: Space, *, seed: int = 0, min_budget: float | None = None,
                  min_resource: float | None = None, grace_period: float | None = None,
                  max_budget: float | None = None, max_resource: float | None = None, eta: float | None = None,
-                 reduction_factor: float | None = None, brackets: int = 1, sampler: str = "random",
+                 reduction_factor: float | None = None, brackets: int | str = "auto", sampler: str = "random",
                  sampler_options: dict[str, Any] | None = None) -> None:
         super().__init__(space, seed=seed)
         low = _one_of("min_budget", {"min_budget": min_budget, "min_resource": min_resource,
@@ -112,9 +160,12 @@ class ASHAProposer(Proposer):
         high = _one_of("max_budget", {"max_budget": max_budget, "max_resource": max_resource}, 81)
         eta = check_eta(_one_of("eta", {"eta": eta, "reduction_factor": reduction_factor}, 3))
         budgets = rung_budgets(*check_budgets(low, high), eta)
-        if isinstance(brackets, bool) or not isinstance(brackets, int) or not 1 <= brackets <= len(budgets):
-            raise ValueError(f"`brackets` must be an integer in [1, {len(budgets)}], but got {brackets!r}")
-        self.core = AshaRungs(budgets, eta, brackets)
+        adaptive = brackets == "auto"
+        if not adaptive and (isinstance(brackets, bool) or not isinstance(brackets, int)
+                             or not 1 <= brackets <= len(budgets)):
+            raise ValueError(f"`brackets` must be \"auto\" or an integer in [1, {len(budgets)}], but got {brackets!r}")
+        self.adaptive = adaptive
+        self.core = AshaRungs(budgets, eta, len(budgets) if adaptive else int(brackets))
         self.source = ConfigSource(sampler, space, seed, sampler_options)
         self._configs: dict[str, Config] = {}
         self._results: dict[float, list[JobView]] = {}
@@ -169,7 +220,8 @@ class ASHAProposer(Proposer):
             return None
         cid = f"c{n_new}"
         self._configs[cid] = drawn[0]
-        return n_new % len(self.core.budgets), 0, cid
+        bracket = self.core.trusted_bracket() if self.adaptive else n_new % len(self.core.budgets)
+        return bracket, 0, cid
 
     def debug_string(self) -> str:
         """The rungs and their members, for logs and tests."""
