@@ -12,6 +12,9 @@ from tunelab.space import Space
 
 _REGISTRY: dict[str, type[Proposer]] = {}
 
+ALIASES = {"grid": "sequence"}
+"""Other names users know for a proposer (Optuna's GridSampler, NNI's GridSearch, Ray's grid_search)."""
+
 
 def register(cls: type[Proposer]) -> type[Proposer]:
     """Class decorator adding a proposer under its ``name``."""
@@ -37,6 +40,7 @@ def get(name: str) -> type[Proposer]:
     """
     _load_all()
     key = name.lower() if isinstance(name, str) else name
+    key = ALIASES.get(key, key)
     if key not in _REGISTRY:
         hint = difflib.get_close_matches(str(name), list(_REGISTRY), n=1)
         close = f" (did you mean {hint[0]!r}?)" if hint else ""

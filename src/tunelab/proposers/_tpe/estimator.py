@@ -62,18 +62,24 @@ def _log_mass(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
 class Bandwidth:
     """How kernel widths are chosen.
 
+    Numeric widths follow the adaptive Parzen rule of Bergstra et al. (2011), per point and
+    per dimension: the larger gap to its sorted neighbours. The joint (multivariate)
+    estimator uses the same per-dimension widths as the univariate one: measured against a
+    single Scott width per dimension, they find better points on branin, hartmann6,
+    rosenbrock6 and mixed6, since they shrink where good points cluster.
+
     Attributes:
-        rule: ``"scott"`` (one width per dimension shrinking like ``n^(-1/(d+4))``, for the
-            multivariate estimator) or ``"neighbor"`` (per point: the larger gap to its
-            sorted neighbours, the adaptive Parzen rule of Bergstra et al. 2011, for the
-            univariate estimator).
-        consider_endpoints: with ``"neighbor"``, count the bounds 0 and 1 as neighbours.
+        consider_endpoints: count the bounds 0 and 1 as neighbours.
+        clip: widths are at least ``clip / min(100, n + 1)`` for ``n`` points. Hyperopt's
+            "magic clip" uses 1; half of it lets a small good group concentrate (better on
+            branin and mixed6, equal on hartmann6, a little worse on rosenbrock6) while
+            still bounding the ratio ``l(x) / g(x)`` where the bad group is dense.
         categorical_beta: with None, β shrinks with the number of points as
             ``1/sqrt(n+1)`` in ``[0.1, 0.5]``; else a fixed β in ``(0, 1]``.
     """
 
-    rule: str = "scott"
     consider_endpoints: bool = False
+    clip: float = 0.5
     categorical_beta: float | None = None
 
 
@@ -150,22 +156,27 @@ class ParzenEstimator:
             self._match[np.flatnonzero(active), self._offsets[c] + column[active].astype(int)] = bonus
 
     def _sigmas(self, points: np.ndarray, min_sigma: np.ndarray, bandwidth: Bandwidth) -> np.ndarray:
-        """Kernel widths, ``(n + 1, d)``; the prior row is never used for numeric kernels."""
+        """Kernel widths, ``(n + 1, d)``; the prior row is never used for numeric kernels.
+
+        Columns active at every point (the usual case) share one vectorised call; a
+        conditional column uses only the points where it is active.
+        """
         n, d = points.shape
         sigma = np.ones((n + 1, d))
-        for j in np.flatnonzero(self.n_categories == 0):
-            column = points[:, j]
-            active = ~np.isnan(column)
-            count = int(active.sum())
+        numeric = np.flatnonzero(self.n_categories == 0)
+        active = ~np.isnan(points)
+        full = numeric[active[:, numeric].all(axis=0)] if n else numeric[:0]
+        if len(full):
+            sigma[:n, full] = _neighbor_widths(points[:, full], bandwidth.consider_endpoints)
+        for j in numeric:
+            count = int(active[:, j].sum())
             if count == 0:
                 continue
-            floor = max(float(min_sigma[j]), 1.0 / min(100.0, count + 1.0))
-            if bandwidth.rule == "neighbor":
-                widths = _neighbor_widths(column[active], bandwidth.consider_endpoints)
-            else:
-                n_dims = max(1, int(np.sum(self.n_categories == 0)))
-                widths = np.full(count, 0.2 * count ** (-1.0 / (n_dims + 4)))
-            sigma[np.flatnonzero(active), j] = np.clip(widths, floor, 1.0)
+            if count < n:
+                rows = np.flatnonzero(active[:, j])
+                sigma[rows, j] = _neighbor_widths(points[rows, j:j + 1], bandwidth.consider_endpoints)[:, 0]
+            floor = max(float(min_sigma[j]), bandwidth.clip / min(100.0, count + 1.0))
+            sigma[:n, j] = np.where(active[:, j], np.clip(sigma[:n, j], floor, 1.0), 1.0)
         return sigma
 
     @property
@@ -215,28 +226,25 @@ class ParzenEstimator:
 
 
 def _neighbor_widths(values: np.ndarray, consider_endpoints: bool) -> np.ndarray:
-    """Per point, the larger distance to its sorted neighbours (the prior mean 0.5 included).
+    """Per point and column, the larger distance to its sorted neighbours in that column,
+    the prior mean 0.5 counting as one more point.
 
     Args:
-        values: active values of one dimension.
+        values: ``(n, m)`` active values, one column per dimension.
         consider_endpoints: treat 0 and 1 as neighbours of the extreme points; without it,
             an extreme point uses its single inner neighbour.
 
     Returns:
-        One width per value, in the input order.
+        ``(n, m)`` widths, in the input order.
     """
-    order = np.argsort(values, kind="stable")
-    ordered = np.sort(np.append(values, 0.5), kind="stable")
-    padded = np.concatenate([[0.0], ordered, [1.0]])
-    left = np.diff(padded)[:-1]
-    right = np.diff(padded)[1:]
+    n, m = values.shape
+    rows = np.hstack([values.T, np.full((m, 1), 0.5)])  # one contiguous row per column: faster sorts
+    order = np.argsort(rows, axis=1, kind="stable")
+    ordered = np.take_along_axis(rows, order, axis=1)
+    gaps = np.diff(ordered, axis=1, prepend=0.0, append=1.0)
+    widths = np.maximum(gaps[:, :-1], gaps[:, 1:])
     if not consider_endpoints:
-        left[0] = right[0]
-        right[-1] = left[-1]
-    widths_all = np.maximum(left, right)
-    # Drop the prior's own slot: the first index where the sorted array holds the 0.5 we added.
-    prior_slot = int(np.searchsorted(ordered, 0.5, side="left"))
-    widths = np.delete(widths_all, prior_slot)
+        widths[:, 0], widths[:, -1] = gaps[:, 1], gaps[:, -2]
     out = np.empty_like(widths)
-    out[order] = widths
-    return out
+    out[np.arange(m)[:, None], order] = widths
+    return out[:, :n].T

@@ -50,7 +50,7 @@ class TPECore:
         multivariate: one joint estimator (captures interactions) rather than one per
             parameter.
         prior_weight: weight of the uniform prior component, relative to one observation.
-        consider_endpoints: the univariate width rule counts the bounds as neighbours.
+        consider_endpoints: the width rule counts the bounds as neighbours.
         forget_after: within a group, only the newest this many jobs weigh fully.
         max_history: most jobs in the bad group (the newest are kept), bounding the cost.
     """
@@ -136,10 +136,9 @@ class TPECore:
     # --- suggestion -------------------------------------------------------------------
 
     def _estimator(self, points: np.ndarray, weights: np.ndarray, dims: np.ndarray | slice) -> ParzenEstimator:
-        rule = "scott" if self.multivariate else "neighbor"
         return ParzenEstimator(points[:, dims], weights, self.n_categories[dims], self.min_sigma[dims],
                                prior_weight=self.prior_weight,
-                               bandwidth=Bandwidth(rule=rule, consider_endpoints=self.consider_endpoints))
+                               bandwidth=Bandwidth(consider_endpoints=self.consider_endpoints))
 
     def suggest(self, rng: np.random.Generator, pending: Sequence[np.ndarray] = ()) -> Config:
         """The config maximizing ``l(x) / g(x)`` among ``n_ei_candidates`` draws from ``l``.
@@ -212,7 +211,7 @@ class TPEProposer(Proposer):
         n_ei_candidates: candidates scored per proposal (default 24).
         multivariate: one joint density (default) or one per parameter.
         prior_weight: weight of the uniform prior component (default 1.0).
-        consider_endpoints: univariate widths count the bounds as neighbours.
+        consider_endpoints: kernel widths count the bounds as neighbours.
         forget_after: the newest this many jobs of a group weigh fully, older ones less.
         max_history: most jobs in the bad group; bounds the time per proposal.
 
