@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from tunelab.proposers._base import JobView, Proposal, Proposer
@@ -12,24 +12,46 @@ from tunelab.space import Config, Space
 
 class _ListProposer(Proposer):
     """Proposes a fixed sequence of configs in order, skipping those already run or
-    known from earlier experiments, then is exhausted."""
+    known from earlier experiments, then is exhausted.
+
+    The sequence is walked lazily with one config of look-ahead (to know when it ends),
+    so a grid of billions of points costs nothing until it is walked. Proposals are
+    started as soon as they are made, and a resumed search replays the started jobs
+    before its first proposal, so nothing behind the cursor is still to do.
+    """
 
     def __init__(self, space: Space, *, seed: int = 0) -> None:
         super().__init__(space, seed=seed)
         self._done: set[str] = set()
+        self._cursor: Iterator[Config] | None = None
+        self._next: Config | None = None
 
     @property
     def finite(self) -> bool:
         return True
 
-    def _configs(self) -> list[Config]:
+    def _configs(self) -> Iterable[Config]:
         raise NotImplementedError
 
+    def _advance(self) -> Config | None:
+        """The next config of the sequence not done yet (None at the end)."""
+        if self._cursor is None:
+            self._cursor = iter(self._configs())
+        for config in self._cursor:
+            if self.space.key(config) not in self._done:
+                return config
+        return None
+
     def propose(self, n: int, running: Sequence[JobView]) -> list[Proposal]:
-        todo = [c for c in self._configs() if self.space.key(c) not in self._done]
-        if len(todo) <= n:
-            self.exhausted = True
-        return [Proposal(dict(c)) for c in todo[:n]]
+        out: list[Proposal] = []
+        if self._next is None or self.space.key(self._next) in self._done:
+            self._next = self._advance()
+        while self._next is not None and len(out) < n:
+            out.append(Proposal(dict(self._next)))
+            self._done.add(self.space.key(self._next))
+            self._next = self._advance()
+        self.exhausted = self._next is None
+        return out
 
     def on_job_started(self, job: JobView) -> None:
         self._done.add(self.space.key(job.config))
@@ -64,10 +86,10 @@ class GridProposer(_ListProposer):
                 raise ValueError(f"counts[{name!r}] must name a parameter and be >= 1, got {count!r}")
         wanted = {p.name: int(points) for p in space}
         wanted.update({k: int(v) for k, v in (counts or {}).items()})
-        self._grid = list(space.grid(wanted))
+        self._wanted = wanted
 
-    def _configs(self) -> list[Config]:
-        return self._grid
+    def _configs(self) -> Iterable[Config]:
+        return self.space.grid(self._wanted)
 
 
 @register
