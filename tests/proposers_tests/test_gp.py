@@ -21,6 +21,7 @@ from tunelab.proposers._gp.acquisition import AcquisitionOptimizer, log_ei, log_
 from tunelab.proposers._gp.encoding import UnitEncoder
 from tunelab.proposers._gp.kernel import gram, group_sq_dist
 from tunelab.proposers._gp.model import GaussianProcess, default_theta, fit_theta, neg_log_posterior
+from tunelab.proposers._gp.trust import INITIAL_SIDE, LARGEST_SIDE, TrustRegion
 from tunelab.space import Choice, Float, Int, Space
 
 
@@ -87,6 +88,16 @@ def test_marginal_likelihood_gradient_matches_finite_differences():
     analytic = neg_log_posterior(theta, d2, y)[1]
     numeric = optimize.approx_fprime(theta, lambda t: neg_log_posterior(t, d2, y)[0], 1e-6)
     assert np.allclose(analytic, numeric, rtol=1e-4, atol=1e-4)
+
+
+def test_length_scales_stay_moderate_when_the_data_look_like_noise():
+    # Flat likelihoods in many dimensions used to give a tiny length scale to one
+    # parameter and huge ones to the rest, which sends expected improvement to the corners.
+    rng = np.random.default_rng(4)
+    x = rng.random((30, 10))
+    y = rng.standard_normal(30)
+    theta, _ = fit_theta(x, (y - y.mean()) / y.std(), np.arange(10), 10, [default_theta(10)])
+    assert np.all((np.exp(theta[:10]) > 0.1) & (np.exp(theta[:10]) < 10.0))
 
 
 # ---------------------------------------------------------------- GP posterior
@@ -173,12 +184,58 @@ def test_acquisition_optimizer_finds_the_maximum_of_a_known_function():
     assert config["b"] == pytest.approx(0.2, abs=1e-4)
 
 
+def test_acquisition_optimizer_stays_in_its_box_with_scaled_gradient_steps():
+    encoder = UnitEncoder(Space([Float("a", 0, 1), Float("b", 0, 1)]))
+    target = np.array([0.9, 0.5])
+
+    def fn(z: np.ndarray, gradient: bool = False):
+        diff = z - target
+        return -np.sum(diff**2, axis=1), -2 * diff if gradient else None
+
+    box = (np.array([0.2, 0.2]), np.array([0.6, 0.6]))
+    best = AcquisitionOptimizer(encoder).maximize(fn, np.array([[0.4, 0.4]]), np.empty((0, 2)),
+                                                  np.random.default_rng(0), np.array([0.05, 2.0]), box)
+    assert best == pytest.approx([0.6, 0.5], abs=1e-4)
+
+
 def test_snap_gives_valid_values_and_canonical_inactive_coordinates():
     encoder = UnitEncoder(MIXED_SPACE)
     z = encoder.snap(np.random.default_rng(3).random((200, len(MIXED_SPACE))))
     for row in z:
         config = encoder.decode(row)
         assert np.allclose(encoder.snap(encoder.encode([config]))[0], row)
+
+
+# ---------------------------------------------------------------- trust region
+
+
+def test_trust_region_grows_after_successes_and_shrinks_after_failures():
+    region = TrustRegion(dim=2)
+    region.replay([10.0, 9.0, 8.0], warm_up=1)
+    assert (region.side, region.successes) == (INITIAL_SIDE, 2)
+    region.observe(7.0)
+    assert region.side == LARGEST_SIDE
+    region.replay([6.0, 5.0, 4.0])
+    assert region.side == LARGEST_SIDE  # capped
+    region.replay([4.0, 3.999, None, 9.0])  # no improvement, below 1e-3 relative, failed, worse
+    assert (region.side, region.failures) == (LARGEST_SIDE / 2, 0)
+
+
+def test_trust_region_restarts_when_tiny_and_waits_dim_failures():
+    region = TrustRegion(dim=6)
+    region.replay([1.0] * 36, warm_up=1)  # 35 failures: five halvings, one short of the sixth
+    assert (region.side, region.failures) == (pytest.approx(INITIAL_SIDE / 2**5), 5)
+    region.observe(1.0)
+    assert region.side == pytest.approx(INITIAL_SIDE / 2**6)
+    region.replay([1.0] * 6)  # the seventh halving falls below 0.5 ** 7: start again
+    assert region.side == INITIAL_SIDE
+
+
+def test_trust_region_box_is_clipped_and_leaves_unbounded_columns_free():
+    region = TrustRegion(dim=3)
+    low, high = region.box(np.array([0.1, 0.5, 0.5]), np.array([True, True, False]))
+    assert low.tolist() == pytest.approx([0.0, 0.1, 0.0])
+    assert high.tolist() == pytest.approx([0.5, 0.9, 1.0])
 
 
 # ---------------------------------------------------------------- proposer

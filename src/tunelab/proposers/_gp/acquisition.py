@@ -86,26 +86,30 @@ def log_ei_function(gp: GaussianProcess, encoder: UnitEncoder, best: float) -> A
     return evaluate
 
 
-def gradient_ascent(fn: AcqFn, starts: np.ndarray, free: np.ndarray, maxiter: int = 60) -> np.ndarray:
-    """Maximise ``fn`` from every row of ``starts`` along the columns ``free`` in [0, 1].
+def gradient_ascent(fn: AcqFn, starts: np.ndarray, free: np.ndarray, scales: np.ndarray,
+                    low: np.ndarray, high: np.ndarray, maxiter: int = 100) -> np.ndarray:
+    """Maximise ``fn`` from every row of ``starts`` along the columns ``free``, within ``[low, high]``.
 
-    The starts are independent, so one L-BFGS-B run on the sum of their values moves
-    them all at once: one batched model call per step instead of one per start.
+    Each start runs its own L-BFGS-B, so one start's convergence (or a poor curvature
+    estimate) does not hold up the others. The search moves ``z / scales`` (the length
+    scales of the ``free`` columns) rather than ``z``: the kernel depends on distances
+    divided by the length scales, so in these coordinates the acquisition has similar
+    curvature along every axis and the quasi-Newton steps are well scaled from the start.
     """
-    if len(free) == 0 or len(starts) == 0:
-        return starts
-    base = starts.copy()
+    out = starts.copy()
+    if len(free) == 0:
+        return out
+    bounds = list(zip(low[free] / scales, high[free] / scales))
+    for row in out:
+        def negative(u: np.ndarray, row: np.ndarray = row) -> tuple[float, np.ndarray]:
+            z = row.copy()
+            z[free] = u * scales
+            value, grad = fn(z[None, :], gradient=True)
+            return -float(value[0]), -grad[0, free] * scales
 
-    def negative(flat: np.ndarray) -> tuple[float, np.ndarray]:
-        z = base.copy()
-        z[:, free] = flat.reshape(len(base), len(free))
-        value, grad = fn(z, gradient=True)
-        return -float(np.sum(value)), -grad[:, free].ravel()
-
-    result = optimize.minimize(negative, base[:, free].ravel(), jac=True, method="L-BFGS-B",
-                               bounds=[(0.0, 1.0)] * (len(base) * len(free)), options={"maxiter": maxiter})
-    out = base.copy()
-    out[:, free] = np.clip(result.x.reshape(len(base), len(free)), 0.0, 1.0)
+        result = optimize.minimize(negative, row[free] / scales, jac=True, method="L-BFGS-B", bounds=bounds,
+                                   options={"maxiter": maxiter})
+        row[free] = np.clip(result.x * scales, low[free], high[free])
     return out
 
 
@@ -126,27 +130,29 @@ def exchange_search(fn: AcqFn, encoder: UnitEncoder, z: np.ndarray, value: float
 
 
 class AcquisitionOptimizer:
-    """Many-start maximisation of an acquisition over snapped unit points.
+    """Many-start maximisation of an acquisition over snapped unit points in a box.
 
-    Candidates are random points plus perturbations of the best observed points at
-    several radii (local exploitation); the best few start batched L-BFGS-B along the
-    continuous coordinates, then exchange steps along the discrete ones.
+    Candidates are random points of the box plus perturbations of the best observed
+    points at several radii (local exploitation). The best few, and the best observed
+    point itself (as Optuna's GPSampler does), start L-BFGS-B along the continuous
+    coordinates; the best three then take exchange steps along the discrete ones.
 
     Args:
         encoder: the space's encoder.
         n_random: number of random candidates.
         n_local: number of perturbations around the incumbents.
-        n_starts: number of gradient starts.
+        n_starts: number of gradient starts taken from the candidates.
     """
 
     def __init__(self, encoder: UnitEncoder, n_random: int = 1024, n_local: int = 512, n_starts: int = 8) -> None:
         self.encoder = encoder
         self.n_random, self.n_local, self.n_starts = n_random, n_local, n_starts
 
-    def candidates(self, incumbents: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Snapped random and local candidates."""
+    def candidates(self, incumbents: np.ndarray, rng: np.random.Generator,
+                   low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """Snapped random and local candidates inside ``[low, high]``."""
         dim = self.encoder.dim
-        pool = [rng.random((self.n_random, dim))]
+        pool = [low + (high - low) * rng.random((self.n_random, dim))]
         if len(incumbents):
             centres = incumbents[rng.integers(len(incumbents), size=self.n_local)]
             radius = np.array([0.01, 0.05, 0.15])[rng.integers(3, size=self.n_local)][:, None]
@@ -155,7 +161,7 @@ class AcquisitionOptimizer:
             flip = rng.random((self.n_local, dim)) < 1.0 / max(dim, 1)
             flip[:, self.encoder.continuous] = False
             moved = np.where(flip, rng.random((self.n_local, dim)), np.where(self._discrete_mask(), centres, moved))
-            pool.append(moved)
+            pool.append(np.clip(moved, low, high))
         return self.encoder.snap(np.vstack(pool))
 
     def _discrete_mask(self) -> np.ndarray:
@@ -163,13 +169,26 @@ class AcquisitionOptimizer:
         mask[self.encoder.discrete] = True
         return mask
 
-    def maximize(self, fn: AcqFn, incumbents: np.ndarray, seen: np.ndarray,
-                 rng: np.random.Generator) -> np.ndarray | None:
-        """The best snapped point not in ``seen``, or None when every candidate is seen."""
-        cand = self.candidates(incumbents, rng)
+    def maximize(self, fn: AcqFn, incumbents: np.ndarray, seen: np.ndarray, rng: np.random.Generator,
+                 scales: np.ndarray | None = None, box: tuple[np.ndarray, np.ndarray] | None = None,
+                 ) -> np.ndarray | None:
+        """The best snapped point not in ``seen``, or None when every candidate is seen.
+
+        Args:
+            fn: the acquisition.
+            incumbents: the best observed ``Z`` rows, best first (may be empty).
+            seen: ``Z`` rows not to return (observed and pending).
+            rng: the random generator.
+            scales: length scales of the continuous columns (default 1).
+            box: lower and upper bounds of the search per column (default the unit cube).
+        """
+        continuous = self.encoder.continuous
+        scales = np.ones(len(continuous)) if scales is None else scales
+        low, high = box if box is not None else (np.zeros(self.encoder.dim), np.ones(self.encoder.dim))
+        cand = self.candidates(incumbents, rng, low, high)
         values = fn(cand)[0]
         order = np.argsort(-values, kind="stable")[: self.n_starts]
-        starts = gradient_ascent(fn, cand[order], self.encoder.continuous)
+        starts = gradient_ascent(fn, np.vstack([cand[order], incumbents[:1]]), continuous, scales, low, high)
         starts = self.encoder.snap(starts)
         start_values = fn(starts)[0]
         ranked = np.argsort(-start_values, kind="stable")

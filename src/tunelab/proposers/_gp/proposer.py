@@ -13,6 +13,7 @@ from tunelab.proposers._base import JobView, Proposal, Proposer
 from tunelab.proposers._gp.acquisition import AcquisitionOptimizer, log_ei_function
 from tunelab.proposers._gp.encoding import UnitEncoder
 from tunelab.proposers._gp.model import GaussianProcess, OutputWarp, default_theta, fit_theta
+from tunelab.proposers._gp.trust import TrustRegion
 from tunelab.proposers._history import ModelHistory
 from tunelab.proposers._registry import register
 from tunelab.space import Config, Space
@@ -30,10 +31,12 @@ class GPProposer(Proposer):
 
     A Matérn-5/2 ARD GP on the unit-cube encoding of the space (choices one-hot with a
     shared length scale; inactive conditional parameters at a fixed value), fitted by
-    MAP with dimension-scaled priors, on a log-warped standardised loss. The next config
-    maximises log expected improvement (Ament et al., 2023) from many starts; discrete
-    values are snapped before the acquisition is evaluated. The first ``n_initial``
-    configs come from a scrambled Sobol sequence.
+    MAP with priors that keep the length scales moderate, on a log-warped standardised
+    loss. The next config maximises log expected improvement (Ament et al., 2023) from
+    many starts inside a trust region around the best config (TuRBO, Eriksson et al.,
+    2019), whose side grows after successes and shrinks after failures; discrete values
+    are snapped before the acquisition is evaluated. The first ``n_initial`` configs
+    come from a scrambled Sobol sequence.
 
     Parallel proposals (``n > 1`` and jobs still running) use fantasies: each pending
     config is added to the GP at its posterior mean (``believer``) or at the worst
@@ -42,7 +45,8 @@ class GPProposer(Proposer):
 
     Failed jobs count as the worst loss seen, so the search steers away from them. The
     fitted hyperparameters travel in each proposal's ``info`` and warm-start the next
-    fit, so a resumed search fits exactly as the uninterrupted one did.
+    fit, and the trust region is replayed from the losses in job order, so a resumed
+    search proposes exactly as the uninterrupted one did.
 
     Args:
         space: the search space.
@@ -153,19 +157,40 @@ class GPProposer(Proposer):
         gp = GaussianProcess(x, y, theta, self.encoder.groups)
         best = float(np.min(y))
         incumbents = z[np.argsort(y, kind="stable")[:_N_INCUMBENTS]]
+        box = self._trust_region().box(incumbents[0], self._bounded(incumbents[0]))
+        lengthscales = np.exp(theta[self.encoder.groups])
+        scales = np.array([lengthscales[self.encoder.feature_column(j)] for j in self.encoder.continuous])
         pending_z = self.encoder.snap(self.encoder.encode([job.config for job in pending]))
         seen = np.vstack([z, pending_z])
         gp = self._fantasize(gp, pending_z, float(np.max(y)))
         out = []
         for i in range(n):
             rng = self.rng(100 + i)
-            chosen = self._optimizer.maximize(log_ei_function(gp, self.encoder, best), incumbents, seen, rng)
+            chosen = self._optimizer.maximize(log_ei_function(gp, self.encoder, best), incumbents, seen, rng,
+                                              scales, box)
             config = self.encoder.decode(chosen) if chosen is not None else self.space.sample(rng)
             out.append(Proposal(config, info={_THETA_KEY: [float(t) for t in theta]}))
             chosen_z = self.encoder.snap(self.encoder.encode([config]))
             seen = np.vstack([seen, chosen_z])
             gp = self._fantasize(gp, chosen_z, float(np.max(y)))
         return out
+
+    def _trust_region(self) -> TrustRegion:
+        """The trust region replayed from every finished and failed job in job order."""
+        finished, failed = self._history.finished, self._history.failed
+        region = TrustRegion(self.encoder.dim)
+        region.replay((finished[k][1] if k in finished else None for k in sorted({*finished, *failed})),
+                      warm_up=self.n_initial)
+        return region
+
+    def _bounded(self, centre: np.ndarray) -> np.ndarray:
+        """Columns the trust region bounds: ordered parameters active at ``centre``.
+
+        Choices are unordered, so a box says nothing about them; a parameter inactive at
+        the centre has no value there to stay near.
+        """
+        ordered = np.array([not p.is_categorical for p in self.encoder.params])
+        return ordered & self.encoder.active(centre[None, :])[0]
 
     def _fantasize(self, gp: GaussianProcess, z: np.ndarray, worst: float) -> GaussianProcess:
         """The GP conditioned on pending points at its mean (believer) or the worst loss (liar)."""
