@@ -73,7 +73,9 @@ def test_space_kind() -> None:
     (SpaceKind(6, 0, False, math.inf), None, 1, ((0, "gp"), (200, "tpe"))),
     (SpaceKind(6, 0, False, math.inf), 300, 1, ((0, "gp"), (200, "tpe"))),
     (SpaceKind(6, 0, False, math.inf), 1000, 1, ((0, "gp"), (200, "cmaes"))),
-    (SpaceKind(8, 0, False, math.inf), 50, 1, ((0, "cmaes"),)),
+    (SpaceKind(8, 0, False, math.inf), 50, 1, ((0, "gp"),)),
+    (SpaceKind(10, 0, False, math.inf), 100, 1, ((0, "gp"),)),
+    (SpaceKind(11, 0, False, math.inf), 100, 1, ((0, "cmaes"),)),
     (SpaceKind(40, 0, False, math.inf), 1000, 1, ((0, "cmaes"),)),
     (SpaceKind(6, 0, False, math.inf), 500, 32, ((0, "cmaes"),)),
     (SpaceKind(0, 0, False, 1), None, 1, ((0, "random"),)),
@@ -105,7 +107,7 @@ def test_proposals_name_the_proposer_that_made_them() -> None:
     assert {job.info["via"] for job in jobs} == {"tpe"}
     jobs = drive(floats(2), sphere, 12, n_samples=50)
     assert {job.info["via"] for job in jobs} == {"gp"}
-    jobs = drive(floats(12), sphere, 12, n_samples=50)
+    jobs = drive(floats(12), sphere, 12, n_samples=50)  # more than GP_MAX_DIM
     assert {job.info["via"] for job in jobs} == {"cmaes"}
 
 
