@@ -457,7 +457,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--problems", default=",".join(shared.PUBLIC), help="comma-separated problem names")
     parser.add_argument("--budgets", default="50,100", help="comma-separated evaluation budgets")
-    parser.add_argument("--seeds", type=int, default=10, help="number of seeds (0 .. N-1)")
+    parser.add_argument("--seeds", type=int, default=10, help="number of seeds (first .. first+N-1)")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first seed (to split a run over processes)")
     parser.add_argument("--optimizers", default=",".join(OURS + PEERS), help="comma-separated optimizer names")
     parser.add_argument("--quick", action="store_true", help="3 seeds, budget 50 (for development)")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes; at most 2 here)")
@@ -483,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         return from_log(args)
     problem_names = [p for p in args.problems.split(",") if p]
     budgets = sorted(int(b) for b in args.budgets.split(","))
-    seeds = list(range(args.seeds))
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     names = []
     for name in [n for n in args.optimizers.split(",") if n]:
         if name not in OURS + PEERS:

@@ -93,16 +93,17 @@ def test_asha_beats_random_at_full_budget_on_mf_branin() -> None:
 
 
 def test_trusted_bracket_is_the_first_whose_bottom_budget_ranks_like_the_top() -> None:
-    rungs = AshaRungs([1, 3, 9], eta=3, brackets=3)
+    rungs = AshaRungs([1, 3, 9, 27], eta=3, brackets=4)
     assert rungs.trusted_bracket() == 0  # no evidence yet
-    for i in range(6):  # budget 1 ranks the configs in reverse of budget 9; budget 3 agrees with 9
-        for rung, loss in ((0, float(i)), (1, float(-i)), (2, float(-i))):
+    for i in range(6):  # budget 1 ranks the configs in reverse of budget 27; budgets 3 and 9 agree with 27
+        for rung, loss in ((0, float(i)), (1, float(-i)), (2, float(-i)), (3, float(-i))):
             rungs.add(0, rung, f"c{i}")
             rungs.record(0, rung, f"c{i}", loss)
     assert rungs.trusted_bracket() == 1
     for i in range(6):
-        rungs.record(0, 1, f"c{i}", float(i))  # now budget 3 misleads too
-    assert rungs.trusted_bracket() == 2
+        rungs.record(0, 1, f"c{i}", float(i))
+        rungs.record(0, 2, f"c{i}", float(i))
+    assert rungs.trusted_bracket() == 2  # every budget misleads: still one halving, never none
 
 
 def crossing(config: dict, budget: float) -> float:

@@ -85,7 +85,9 @@ class AshaRungs:
         by rank correlation; a budget with fewer than ``MIN_PAIRS`` such configs is
         trusted until shown otherwise. Where low budgets mislead (learning curves that
         cross), new configs start higher, as Hyperband's safer brackets do, but only once
-        the data says so.
+        the data says so. A config always meets at least one halving (the bracket that
+        starts at the top budget, plain full-budget search, is never chosen): among the
+        few configs that reach the top, near-equal losses make the correlation noisy.
         """
         seen: dict[str, dict[float, float]] = {}
         for b, rungs in enumerate(self.rungs):
@@ -94,12 +96,13 @@ class AshaRungs:
                     if loss is not None and loss < FAILED_LOSS:
                         seen.setdefault(cid, {})[self.budgets[b][k]] = loss
         top = self.budgets[0][-1]
-        for bracket in range(len(self.budgets)):
+        last = max(len(self.budgets) - 2, 0)
+        for bracket in range(last):
             low = self.budgets[bracket][0]
             pairs = [(losses[low], losses[top]) for losses in seen.values() if low in losses and top in losses]
-            if low == top or len(pairs) < MIN_PAIRS or rank_agreement(*zip(*pairs)) >= AGREEMENT:
+            if len(pairs) < MIN_PAIRS or rank_agreement(*zip(*pairs)) >= AGREEMENT:
                 return bracket
-        return len(self.budgets) - 1
+        return last
 
     def __repr__(self) -> str:
         lines = []
