@@ -65,8 +65,8 @@ def test_space_kind() -> None:
     (SpaceKind(7, 0, False, math.inf), 200, 4, ((0, "gp"),)),
     (SpaceKind(5, 1, False, math.inf), 100, 1, ((0, "gp"),)),  # a few choices: still numeric
     (SpaceKind(3, 0, False, 1000), 100, 1, ((0, "gp"),)),  # integer-only
-    (SpaceKind(4, 2, False, math.inf), 100, 1, ((0, "gp"),)),  # choices one-hot
-    (SpaceKind(0, 3, False, 60), 30, 1, ((0, "gp"),)),
+    (SpaceKind(4, 2, False, math.inf), 100, 1, ((0, "tpe"),)),  # a third are choices
+    (SpaceKind(0, 3, False, 60), 30, 1, ((0, "tpe"),)),
     (SpaceKind(3, 1, True, math.inf), 100, 1, ((0, "tpe"),)),  # conditional
     (SpaceKind(6, 6, False, math.inf), 100, 1, ((0, "tpe"),)),  # many parameters, many choices
     (SpaceKind(10, 2, False, math.inf), 100, 1, ((0, "cmaes"),)),

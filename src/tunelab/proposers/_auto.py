@@ -30,7 +30,9 @@ MAX_PARALLEL_GP = 16
 """Above this many parallel slots, batches of GP fantasies cost too much per proposal."""
 
 CATEGORICAL_SHARE = 0.25
-"""Share of unordered choices (among the searched parameters) from which the space counts as categorical."""
+"""Share of unordered choices (among the searched parameters) above which the space counts as
+categorical: TPE models each choice's values directly, where the GP sees one-hot corners
+(on mixed6, a third of whose parameters are choices, TPE reaches a regret of 10^-1.0 in 100 jobs, the GP 10^-0.8)."""
 
 STAGE_OPTIONS: dict[str, dict[str, float]] = {"cmaes": {"sigma0": 1 / 6}}
 """Options of the stages' proposers. CMA-ES starts at the centre of the unit cube with a
@@ -94,17 +96,17 @@ def choose(kind: SpaceKind, n_samples: int | None, n_parallel: int) -> Plan:
 
     * Nothing to search (constants only): ``random``.
     * Conditional spaces: ``tpe``, which models each branch exactly and costs little.
-    * Spaces of at most ``GP_MAX_DIM`` parameters, numeric or not, with at most
+    * Spaces where more than ``CATEGORICAL_SHARE`` of the parameters are unordered choices: ``tpe``.
+    * Other spaces of at most ``GP_MAX_DIM`` parameters, with at most
       ``MAX_PARALLEL_GP`` slots: ``gp`` (its Sobol start included; choices are one-hot)
       for the first ``GP_MAX_JOBS`` jobs. A longer budget continues with ``cmaes`` when
       it leaves CMA-ES some 30 generations, else (and when the budget is unknown) with
       ``tpe``, which starts from the whole history at a bounded cost.
-    * Larger spaces with a sizeable share of unordered choices: ``tpe``.
     * Larger numeric spaces, or many parallel slots: ``cmaes``.
     """
     if kind.dim == 0:
         return Plan(((0, "random"),))
-    if kind.conditional or (kind.dim > GP_MAX_DIM and kind.categorical > CATEGORICAL_SHARE * kind.dim):
+    if kind.conditional or kind.categorical > CATEGORICAL_SHARE * kind.dim:
         return Plan(((0, "tpe"),))
     if kind.dim > GP_MAX_DIM or n_parallel > MAX_PARALLEL_GP:
         return Plan(((0, "cmaes"),))
