@@ -7,10 +7,12 @@ extra labelled values in ``multiple_result`` (``label_order`` from 1, in the ord
 ``resource_args.multi_res_labels``). Databases from before v1.4 have no ``status``
 columns; their unfinished jobs were closed by ``aup.setupdb.reset`` with ``score = -999``.
 
-Example:
-    >>> records = read_aup_history(".aup/sqlite3.db")  # doctest: +SKIP
-    >>> records[0]["config"], records[0]["score"], records[0]["status"]  # doctest: +SKIP
-    ({'x': 1.2}, 0.04, 'finished')
+Example (an Auptimizer project folder; ``tests/formats_tests/test_aup_history.py`` runs it
+on real databases)::
+
+    records = read_aup_history(".aup/sqlite3.db")
+    records[0]["config"], records[0]["score"], records[0]["status"]
+    # ({'x': 1.2}, 0.04, 'finished')
 """
 
 from __future__ import annotations
