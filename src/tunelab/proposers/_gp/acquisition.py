@@ -69,7 +69,7 @@ def log_ei_grad(mean: np.ndarray, std: np.ndarray, best: float) -> tuple[np.ndar
 
 def log_ei_function(gp: GaussianProcess, encoder: UnitEncoder, best: float) -> AcqFn:
     """Log EI over snapped ``Z`` rows, with its gradient along the continuous columns."""
-    cols = np.array([encoder.feature_column(j) for j in encoder.continuous], dtype=int)
+    cols = encoder.continuous_features
 
     def evaluate(z: np.ndarray, gradient: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
         post = gp.predict(encoder.features(z), gradient=gradient)

@@ -154,9 +154,10 @@ class UnitEncoder:
                 x[:, cols.start] = np.where(active[:, j], z[:, j], INACTIVE)
         return x
 
-    def feature_column(self, j: int) -> int:
-        """The single feature column of ordered parameter ``j``."""
-        return self._columns[j].start
+    @property
+    def continuous_features(self) -> np.ndarray:
+        """The feature column of each continuous parameter, in the order of ``continuous``."""
+        return np.array([self._columns[j].start for j in self.continuous], dtype=int)
 
     def neighbours(self, z: np.ndarray, j: int, rng: np.random.Generator, limit: int = 12) -> np.ndarray:
         """Copies of the row ``z`` with discrete column ``j`` set to other valid values.

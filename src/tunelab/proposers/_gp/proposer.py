@@ -158,8 +158,7 @@ class GPProposer(Proposer):
         best = float(np.min(y))
         incumbents = z[np.argsort(y, kind="stable")[:_N_INCUMBENTS]]
         box = self._trust_region().box(incumbents[0], self._bounded(incumbents[0]))
-        lengthscales = np.exp(theta[self.encoder.groups])
-        scales = np.array([lengthscales[self.encoder.feature_column(j)] for j in self.encoder.continuous])
+        scales = gp.scales[self.encoder.continuous_features]
         pending_z = self.encoder.snap(self.encoder.encode([job.config for job in pending]))
         seen = np.vstack([z, pending_z])
         gp = self._fantasize(gp, pending_z, float(np.max(y)))
