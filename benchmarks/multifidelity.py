@@ -65,6 +65,15 @@ class Tracker:
     def full(self, value: float) -> None:
         self.fulls.append((self.spent, value))
 
+    def train(self, key: str, budget: float, value: float) -> None:
+        """Config ``key`` was trained up to ``budget`` and reached ``value``: pay only the
+        epochs beyond its earlier training (it continues from its checkpoint)."""
+        done = self.trained.get(key, 0)
+        self.pay(max(budget - done, 0))
+        self.trained[key] = max(budget, done)
+        if budget >= MAX:
+            self.full(value)
+
     @property
     def curve(self) -> dict[int, float]:
         """Best full-budget value within ``c`` full trainings, for each checkpoint ``c``."""
@@ -79,13 +88,8 @@ def run_proposer(problem: Any, name: str, options: dict[str, Any], seed: int, to
         proposal = search.ask(1, running=[])[0]
         job = JobView(number, proposal.config, budget=proposal.budget, info=proposal.info)
         search.started(job)
-        budget = proposal.budget
-        cid = proposal.info.get("config_id")
-        track.pay(budget - track.trained.get(cid, 0))
-        track.trained[cid] = budget
-        job.loss, job.status = problem(proposal.config, budget), "finished"
-        if budget >= MAX:
-            track.full(job.loss)
+        job.loss, job.status = problem(proposal.config, proposal.budget), "finished"
+        track.train(proposal.info.get("config_id"), proposal.budget, job.loss)
         search.ended(job)
         number += 1
     return track.curve
@@ -181,12 +185,8 @@ def run_smac3(problem: Any, seed: int, total: int) -> dict[int, float]:
         while not track.over:
             info = smac.ask()
             config, budget = dict(info.config), int(round(info.budget))
-            key = repr(sorted(config.items()))
-            track.pay(max(budget - track.trained.get(key, 0), 0))
-            track.trained[key] = max(budget, track.trained.get(key, 0))
             value = problem(config, budget)
-            if budget >= MAX:
-                track.full(value)
+            track.train(repr(sorted(config.items())), budget, value)
             smac.tell(info, TrialValue(cost=value))
     return track.curve
 
