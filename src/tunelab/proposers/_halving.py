@@ -231,7 +231,7 @@ class ConfigSource:
     def draw(self, count: int, n_drawn: int, results: dict[float, list[JobView]],
              running: Sequence[JobView]) -> list[Config]:
         """Up to ``count`` new configs; ``n_drawn`` (configs drawn so far) seeds them."""
-        if self.name != "random":
+        if self.name != "random":  # random search ignores results; ranking them would only cost time
             self._sync(results)
         out: list[Config] = []
         for i in range(count):
