@@ -7,8 +7,10 @@ import pytest
 from _halving_sim import best_full_for_epochs, key, next_after_restore, random_full_for_epochs, run, shared_problem
 
 from tunelab.exceptions import UserError
-from tunelab.proposers import ASHAProposer, create
+from tunelab.proposers import ASHAProposer, JobView, _registry, create
 from tunelab.proposers._asha import AshaRungs
+from tunelab.proposers._halving import ConfigSource
+from tunelab.proposers._random import RandomProposer
 from tunelab.space import Float, Space
 
 
@@ -120,3 +122,24 @@ def test_auto_brackets_start_new_configs_higher_when_low_budgets_mislead() -> No
     fixed = run("asha", {"max_budget": 9, "brackets": 1}, jobs=150, loss=crossing, space=space)
     best = min(j.loss for j in history if j.budget == 9)
     assert best + 0.05 < min(j.loss for j in fixed if j.budget == 9)
+
+
+
+def test_sampler_learns_only_from_the_budgets_it_is_told_to_trust(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[float, float]] = []
+
+    class Recording(RandomProposer):
+        name = "recording"
+
+        def observe(self, job: JobView) -> None:
+            seen.append((job.config["x"], job.budget))
+
+    monkeypatch.setitem(_registry._REGISTRY, "recording", Recording)
+    source = ConfigSource("recording", Space([Float("x", 0.0, 1.0)]), seed=0)
+    results = {1: [JobView(0, {"x": 0.1}, "finished", 0.3, 1), JobView(1, {"x": 0.2}, "finished", 0.5, 1)],
+               3: [JobView(2, {"x": 0.2}, "finished", 0.4, 3)]}
+    source.draw(1, 2, results, running=[], min_budget=3)
+    assert seen == [(0.2, 3)]  # x=0.1, seen only at budget 1, is kept out
+    seen.clear()
+    source.draw(1, 3, results, running=[])
+    assert sorted(seen) == [(0.1, 1), (0.2, 3)]

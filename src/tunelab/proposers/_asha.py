@@ -215,15 +215,21 @@ class ASHAProposer(Proposer):
         return out
 
     def _new_config(self, running: Sequence[JobView]) -> tuple[int, int, str] | None:
-        """Draw a new config for the bottom rung of the next bracket in turn (None if dry)."""
+        """Draw a new config for the bottom rung of its bracket (None if dry).
+
+        With adaptive brackets the sampler, too, learns only from the budgets found to
+        rank configs as the top budget does: on crossing learning curves the lower
+        rungs favour fast starters, and a model taught by them proposes more of those.
+        """
         n_new = len(self._configs)
-        drawn = self.source.draw(1, n_new, self._results, running)
+        bracket = self.core.trusted_bracket() if self.adaptive else n_new % len(self.core.budgets)
+        trusted = self.core.budgets[bracket][0] if self.adaptive else 0.0
+        drawn = self.source.draw(1, n_new, self._results, running, trusted)
         if not drawn:
             self.exhausted = True
             return None
         cid = f"c{n_new}"
         self._configs[cid] = drawn[0]
-        bracket = self.core.trusted_bracket() if self.adaptive else n_new % len(self.core.budgets)
         return bracket, 0, cid
 
     def debug_string(self) -> str:

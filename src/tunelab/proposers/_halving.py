@@ -216,9 +216,9 @@ class ConfigSource:
         self.sampler: Proposer = self._make()
         self._ranking: list[int] = []
 
-    def _sync(self, results: dict[float, list[JobView]]) -> None:
+    def _sync(self, results: dict[float, list[JobView]], min_budget: float) -> None:
         """Rebuild the sampler from the ranked results when the ranking has changed."""
-        ranked = rank_by_fidelity(results, self.space)
+        ranked = rank_by_fidelity({b: jobs for b, jobs in results.items() if b >= min_budget}, self.space)
         ranking = [job.number for job in ranked]
         if ranking == self._ranking:
             return
@@ -229,10 +229,14 @@ class ConfigSource:
             self.sampler.observe(view)
 
     def draw(self, count: int, n_drawn: int, results: dict[float, list[JobView]],
-             running: Sequence[JobView]) -> list[Config]:
-        """Up to ``count`` new configs; ``n_drawn`` (configs drawn so far) seeds them."""
+             running: Sequence[JobView], min_budget: float = 0.0) -> list[Config]:
+        """Up to ``count`` new configs; ``n_drawn`` (configs drawn so far) seeds them.
+
+        The sampler learns only from results at ``min_budget`` or above: a caller that
+        has found lower budgets to rank configs unlike the full one keeps them out.
+        """
         if self.name != "random":  # random search ignores results; ranking them would only cost time
-            self._sync(results)
+            self._sync(results, min_budget)
         out: list[Config] = []
         for i in range(count):
             self.sampler.n_proposed = n_drawn + i
