@@ -7,7 +7,7 @@ Everything here but :class:`ConfigSource` is pure: no I/O, no clock, no global R
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from tunelab.proposers._base import FINISHED, JobView, Proposal, Proposer
@@ -158,31 +158,32 @@ class Bracket:
         return f"Bracket({self.index}, done={self.done})\n" + "\n".join(rows)
 
 
-def rank_by_fidelity(results: dict[float, list[JobView]], space: Space) -> list[JobView]:
+def rank_by_fidelity(results: dict[float, list[JobView]], key: Callable[[JobView], str]) -> list[JobView]:
     """Each config once, best first: by the largest budget it reached, then by its loss there.
 
-    A config's entry is its job at that budget, renumbered with the number of its first
-    job, so that the order of first appearance (which samplers use to weigh old results
-    less) is kept. Ties go to the config seen first.
+    ``key`` names a job's config. A config's entry is its job at that budget, renumbered
+    with the number of its first job, so that the order of first appearance (which
+    samplers use to weigh old results less) is kept. Ties go to the config seen first.
 
     Example:
         >>> from tunelab.space import Float
         >>> space = Space([Float("x", 0, 1)])
         >>> job = lambda n, x, loss, b: JobView(n, {"x": x}, FINISHED, loss, b)
         >>> results = {1: [job(0, 0.1, 0.2, 1), job(1, 0.5, 0.6, 1)], 3: [job(2, 0.5, 0.9, 3)]}
-        >>> [(j.number, j.config["x"], j.loss) for j in rank_by_fidelity(results, space)]
+        >>> ranked = rank_by_fidelity(results, lambda job: space.key(job.config))
+        >>> [(j.number, j.config["x"], j.loss) for j in ranked]
         [(1, 0.5, 0.9), (0, 0.1, 0.2)]
     """
     furthest: dict[str, JobView] = {}
     first: dict[str, int] = {}
     for budget, jobs in results.items():
         for job in jobs:
-            key = space.key(job.config)
-            first[key] = min(job.number, first.get(key, job.number))
-            if key not in furthest or budget > furthest[key].budget:
-                furthest[key] = JobView(job.number, job.config, FINISHED, job.loss, budget)
-    for key, job in furthest.items():
-        job.number = first[key]
+            name = key(job)
+            first[name] = min(job.number, first.get(name, job.number))
+            if name not in furthest or budget > furthest[name].budget:
+                furthest[name] = JobView(job.number, job.config, FINISHED, job.loss, budget)
+    for name, job in furthest.items():
+        job.number = first[name]
     return sorted(furthest.values(), key=lambda j: (-j.budget, j.loss, j.number))
 
 
@@ -215,10 +216,17 @@ class ConfigSource:
         self.space = space
         self.sampler: Proposer = self._make()
         self._ranking: list[int] = []
+        self._keys: dict[int, str] = {}
+
+    def _key(self, job: JobView) -> str:
+        """The config's key, computed once per job (the ranking is redone at every draw)."""
+        if job.number not in self._keys:
+            self._keys[job.number] = self.space.key(job.config)
+        return self._keys[job.number]
 
     def _sync(self, results: dict[float, list[JobView]], min_budget: float) -> None:
         """Rebuild the sampler from the ranked results when the ranking has changed."""
-        ranked = rank_by_fidelity({b: jobs for b, jobs in results.items() if b >= min_budget}, self.space)
+        ranked = rank_by_fidelity({b: jobs for b, jobs in results.items() if b >= min_budget}, self._key)
         ranking = [job.number for job in ranked]
         if ranking == self._ranking:
             return
