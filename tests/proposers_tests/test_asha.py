@@ -108,6 +108,23 @@ def test_trusted_bracket_is_the_first_whose_bottom_budget_ranks_like_the_top() -
     assert rungs.trusted_bracket() == 2  # every budget misleads: still one halving, never none
 
 
+def test_a_budget_that_misranks_near_equal_configs_is_still_trusted() -> None:
+    """Budget 1 ranks the six configs that reached the top in reverse, but they differ there
+    by 0.001 while budget 1 spreads configs over tens: a fine filter, so no bracket moves up."""
+    rungs = AshaRungs([1, 3, 9], eta=3, brackets=3)
+    for i in range(6):
+        for rung, loss in ((0, 1.0 + i), (1, 0.5 - 0.001 * i), (2, 0.4 - 0.001 * i)):
+            rungs.add(0, rung, f"c{i}")
+            rungs.record(0, rung, f"c{i}", loss)
+    for i in range(6, 30):
+        rungs.add(0, 0, f"c{i}")
+        rungs.record(0, 0, f"c{i}", 10.0 * i)
+    assert rungs.trusted_bracket() == 0
+    for i in range(6):  # the same misranking, now costing as much as budget 1's own spread
+        rungs.record(0, 2, f"c{i}", 0.4 - 100.0 * i)
+    assert rungs.trusted_bracket() == 1
+
+
 def crossing(config: dict, budget: float) -> float:
     """Curves that cross: a large x learns fast but ends worse, so budgets 1 and 3 rank configs backwards."""
     u = config["x"] / 15.0

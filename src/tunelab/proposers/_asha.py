@@ -24,6 +24,9 @@ AGREEMENT = 0.3
 MIN_PAIRS = 6
 """Configs seen at both budgets before their agreement is judged (until then it is trusted)."""
 
+MATERIAL = 0.05
+"""Share of a budget's own spread of losses that its misranking must cost at the top budget to count."""
+
 
 def rank_agreement(a: Sequence[float], b: Sequence[float]) -> float:
     """Spearman's rank correlation of two equally long sequences (1.0 when one is constant).
@@ -36,6 +39,24 @@ def rank_agreement(a: Sequence[float], b: Sequence[float]) -> float:
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return 1.0
     return round(float(np.corrcoef(ranks_a, ranks_b)[0, 1]), 12)
+
+
+def _misleads(pairs: Sequence[tuple[float, float]], low_losses: Sequence[float]) -> bool:
+    """Whether a low budget misranks the configs that reached the top, and it matters.
+
+    ``pairs`` are ``(loss at the low budget, loss at the top)`` of those configs;
+    ``low_losses`` are every config's loss at the low budget. The ranking must disagree
+    (rank correlation below ``AGREEMENT``), and following it must cost something: the top
+    loss of the config the low budget ranks first exceeds the best top loss by at least
+    ``MATERIAL`` times the low budget's own interquartile range. Near an optimum, a small
+    bias of the low budget reorders configs that differ by a hair; it still tells them
+    well apart from the rest, which is all a promotion asks of it.
+    """
+    if rank_agreement(*zip(*pairs)) >= AGREEMENT:
+        return False
+    cost = min(pairs)[1] - min(top for _, top in pairs)
+    spread = float(np.subtract(*np.percentile(low_losses, [75, 25])))
+    return cost >= MATERIAL * spread
 
 
 class AshaRungs:
@@ -100,7 +121,7 @@ class AshaRungs:
         for bracket in range(last):
             low = self.budgets[bracket][0]
             pairs = [(losses[low], losses[top]) for losses in seen.values() if low in losses and top in losses]
-            if len(pairs) < MIN_PAIRS or rank_agreement(*zip(*pairs)) >= AGREEMENT:
+            if len(pairs) < MIN_PAIRS or not _misleads(pairs, [losses[low] for losses in seen.values() if low in losses]):
                 return bracket
         return last
 
