@@ -209,7 +209,7 @@ def methods() -> dict[str, Callable[[Any, int, int], dict[int, float]]]:
         "tunelab random+median": lambda pr, s, t: run_stopper(pr, create_stopper("median"), s, t),
     }
 
-    for model in ("tpe", "gp"):
+    for model in ("tpe", "gp", "auto"):
         out[f"tunelab asha ({model})"] = lambda pr, s, t, m=model: run_proposer(
             pr, "asha", {"max_budget": MAX, "sampler": m}, s, t)
     out["tunelab tpe+median"] = lambda pr, s, t: run_stopper(pr, create_stopper("median"), s, t, "tpe")

@@ -61,7 +61,7 @@ def test_a_free_slot_never_waits() -> None:
     assert len(asha.propose(5, running=[])) == 5
 
 
-@pytest.mark.parametrize("sampler", ["random", "tpe"])
+@pytest.mark.parametrize("sampler", ["random", "tpe", "auto"])
 def test_resume_gives_the_same_next_proposal(sampler: str) -> None:
     options = {"max_budget": 27, "sampler": sampler}
     history = run("asha", options, jobs=60)
