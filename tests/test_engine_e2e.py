@@ -299,6 +299,28 @@ def test_save_model_reruns_the_best_config_into_a_known_folder(workdir, storage_
     assert "model saved in" in out.stdout
 
 
+def test_equal_results_save_the_model_of_the_job_shown_as_best(workdir, storage_url, script):
+    """Job 1 finishes after job 2 with the same value: the earlier job is the best everywhere."""
+    script("""
+        import os, time
+        from tunelab import trial
+        config = trial.load_config()
+        if config.get("save_model"):
+            with open(os.path.join(config["folder_name"], "model.json"), "w") as f:
+                f.write(str(config["x"]))
+        elif config["x"] == 0:
+            time.sleep(2)
+        trial.report(0.5)
+    """)
+    exp = write_experiment(workdir, name="tie", script="train.py", n_samples=2, n_parallel=2, proposer="grid",
+                           parameter_config=[{"name": "x", "type": "choice", "range": [0, 1]}],
+                           resource_args={"save_model": True})
+    assert tunelab("run", str(exp), "--storage", storage_url).returncode == 0
+    data = show("tie", storage_url)
+    assert data["best"]["config"]["x"] == 0
+    assert Path(data["model_dir"], "model.json").read_text() == "0"
+
+
 def test_passive_resource_takes_scores_from_tunelab_report(workdir, storage_url):
     exp = write_experiment(workdir, name="pass", resource="passive", n_samples=2, parameter_config=SPACE)
     proc = subprocess.Popen([sys.executable, "-m", "tunelab", "run", str(exp), "--storage", storage_url],

@@ -351,7 +351,7 @@ class Engine:
         self.counts[status] = self.counts.get(status, 0) + 1
         if status == st.FINISHED and value is not None and math.isfinite(value):
             loss = self.sign * value
-            if self.best is None or loss < self.best[0]:
+            if self.best is None or (loss, job_id) < self.best:  # ties: the earlier job, as in results
                 self.best = (loss, job_id)
 
     def _cancel_active(self, reason: str) -> None:
