@@ -141,7 +141,6 @@ def test_auto_brackets_start_new_configs_higher_when_low_budgets_mislead() -> No
     assert best + 0.05 < min(j.loss for j in fixed if j.budget == 9)
 
 
-
 def test_sampler_learns_only_from_the_budgets_it_is_told_to_trust(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[tuple[float, float]] = []
 
