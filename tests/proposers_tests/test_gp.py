@@ -193,9 +193,28 @@ def test_acquisition_optimizer_stays_in_its_box_with_scaled_gradient_steps():
         return -np.sum(diff**2, axis=1), -2 * diff if gradient else None
 
     box = (np.array([0.2, 0.2]), np.array([0.6, 0.6]))
-    best = AcquisitionOptimizer(encoder).maximize(fn, np.array([[0.4, 0.4]]), np.empty((0, 2)),
-                                                  np.random.default_rng(0), np.array([0.05, 2.0]), box)
+    best = AcquisitionOptimizer(encoder, n_lines=0).maximize(fn, np.array([[0.4, 0.4]]), np.empty((0, 2)),
+                                                             np.random.default_rng(0), np.array([0.05, 2.0]), box)
     assert best == pytest.approx([0.6, 0.5], abs=1e-4)
+
+
+def test_lines_leave_the_box_one_coordinate_at_a_time():
+    encoder = UnitEncoder(Space([Float("a", 0, 1), Float("b", 0, 1), Float("c", 0, 1)]))
+    centre = np.array([0.4, 0.4, 0.4])
+
+    def fn(z: np.ndarray, gradient: bool = False):
+        diff = z - np.array([0.95, 0.4, 0.4])
+        return -np.sum(diff**2, axis=1), -2 * diff if gradient else None
+
+    box = (centre - 0.1, centre + 0.1)
+    optimizer = AcquisitionOptimizer(encoder, n_lines=256)
+    best = optimizer.maximize(fn, centre[None, :], np.empty((0, 3)), np.random.default_rng(0), None, box)
+    assert best[0] == pytest.approx(0.95, abs=0.02)
+    assert best[1:] == pytest.approx([0.4, 0.4], abs=1e-12)
+    candidates = optimizer.candidates(centre[None, :], np.random.default_rng(1), *box)
+    outside = candidates[np.any((candidates < box[0]) | (candidates > box[1]), axis=1)]
+    assert len(outside) > 100
+    assert np.all(np.sum(np.abs(outside - centre) > 1e-12, axis=1) == 1)
 
 
 def test_snap_gives_valid_values_and_canonical_inactive_coordinates():

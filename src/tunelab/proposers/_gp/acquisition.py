@@ -133,20 +133,29 @@ class AcquisitionOptimizer:
     """Many-start maximisation of an acquisition over snapped unit points in a box.
 
     Candidates are random points of the box plus perturbations of the best observed
-    points at several radii (local exploitation). The best few, and the best observed
-    point itself (as Optuna's GPSampler does), start L-BFGS-B along the continuous
-    coordinates; the best three then take exchange steps along the discrete ones.
+    points at several radii (local exploitation), plus *lines*: the best point with one
+    continuous coordinate redrawn over its whole range, box or not. The best few, and
+    the best observed point itself (as Optuna's GPSampler does), start L-BFGS-B along
+    the continuous coordinates; the best three then take exchange steps along the
+    discrete ones (which, like the lines, range over every value).
+
+    Lines let the search leave a local basin one coordinate at a time. On objectives
+    whose coordinates act nearly independently (often the case for hyperparameters),
+    the box can settle where some coordinates sit in the wrong basin; moving all of them
+    at once is hopeless, moving one is a one-dimensional question the GP answers well.
 
     Args:
         encoder: the space's encoder.
         n_random: number of random candidates.
         n_local: number of perturbations around the incumbents.
+        n_lines: number of one-coordinate moves of the best point (0: none).
         n_starts: number of gradient starts taken from the candidates.
     """
 
-    def __init__(self, encoder: UnitEncoder, n_random: int = 1024, n_local: int = 512, n_starts: int = 8) -> None:
+    def __init__(self, encoder: UnitEncoder, n_random: int = 1024, n_local: int = 512, n_lines: int = 256,
+                 n_starts: int = 8) -> None:
         self.encoder = encoder
-        self.n_random, self.n_local, self.n_starts = n_random, n_local, n_starts
+        self.n_random, self.n_local, self.n_lines, self.n_starts = n_random, n_local, n_lines, n_starts
 
     def candidates(self, incumbents: np.ndarray, rng: np.random.Generator,
                    low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -162,7 +171,18 @@ class AcquisitionOptimizer:
             flip[:, self.encoder.continuous] = False
             moved = np.where(flip, rng.random((self.n_local, dim)), np.where(self._discrete_mask(), centres, moved))
             pool.append(np.clip(moved, low, high))
+            pool.append(self._lines(incumbents[0], rng))
         return self.encoder.snap(np.vstack(pool))
+
+    def _lines(self, centre: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Copies of ``centre``, each with one continuous coordinate drawn uniformly from [0, 1]."""
+        continuous = self.encoder.continuous
+        if not self.n_lines or not len(continuous):
+            return np.empty((0, self.encoder.dim))
+        lines = np.repeat(centre[None, :], self.n_lines, axis=0)
+        lines[np.arange(self.n_lines), continuous[rng.integers(len(continuous), size=self.n_lines)]] = \
+            rng.random(self.n_lines)
+        return lines
 
     def _discrete_mask(self) -> np.ndarray:
         mask = np.zeros(self.encoder.dim, dtype=bool)

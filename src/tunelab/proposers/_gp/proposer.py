@@ -23,6 +23,15 @@ _THETA_KEY = "gp_theta"
 _FIT_POINTS = 100
 _RESTART_EVERY = 5
 _N_INCUMBENTS = 5
+LINES = 256
+"""One-coordinate moves of the best config among the acquisition's candidates (see
+:class:`AcquisitionOptimizer`). On levy8 they take the median log10 regret at 100 jobs
+from 0.40 to -0.05 (seeds 0-9) and from 0.47 to 0.07 (seeds 10-19); elsewhere they are
+neutral or a little better."""
+LINES_MIN_DIM = 4
+"""Fewest parameters for lines. In two or three dimensions the trust region's box already
+spans most of every line, and far line points only lure expected improvement away from
+refining: on branin one run in ten stalled on a face of the cube."""
 
 
 @register
@@ -79,7 +88,7 @@ class GPProposer(Proposer):
         self.n_initial, self.batch_strategy, self.max_points = n_initial, batch_strategy, max_points
         self._history = ModelHistory()
         self._thetas: dict[int, list[float]] = {}
-        self._optimizer = AcquisitionOptimizer(self.encoder)
+        self._optimizer = AcquisitionOptimizer(self.encoder, n_lines=LINES if self.encoder.dim >= LINES_MIN_DIM else 0)
 
     def on_job_started(self, job: JobView) -> None:
         """Remember the hyperparameters the job's proposal was made with (warm start)."""
