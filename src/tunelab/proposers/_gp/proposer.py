@@ -26,7 +26,7 @@ _N_INCUMBENTS = 5
 LINES = 256
 """One-coordinate moves of the best config among the acquisition's candidates (see
 :class:`AcquisitionOptimizer`). On levy8 they take the median log10 regret at 100 jobs
-from 0.40 to -0.05 (seeds 0-9) and from 0.47 to 0.07 (seeds 10-19); elsewhere they are
+from 0.40 to 0.14 (seeds 0-9); on the other numeric problems of the benchmark they are
 neutral or a little better."""
 LINES_MIN_DIM = 4
 """Fewest parameters for lines. In two or three dimensions the trust region's box already
