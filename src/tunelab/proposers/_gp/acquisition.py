@@ -137,7 +137,7 @@ class AcquisitionOptimizer:
     continuous coordinate redrawn over its whole range, box or not. The best few, and
     the best observed point itself (as Optuna's GPSampler does), start L-BFGS-B along
     the continuous coordinates; the best three then take exchange steps along the
-    discrete ones (which, like the lines, range over every value).
+    discrete ones (which, like the lines, may go anywhere in a parameter's range).
 
     Lines let the search leave a local basin one coordinate at a time. On objectives
     whose coordinates act nearly independently (often the case for hyperparameters),

@@ -44,8 +44,10 @@ class GPProposer(Proposer):
     MAP with priors that keep the length scales moderate, on a log-warped standardised
     loss. The next config maximises log expected improvement (Ament et al., 2023) from
     many starts inside a trust region around the best config (TuRBO, Eriksson et al.,
-    2019), whose side grows after successes and shrinks after failures; discrete values
-    are snapped before the acquisition is evaluated. The first ``n_initial`` configs
+    2019), whose side grows after successes and shrinks after failures; with at least
+    ``LINES_MIN_DIM`` continuous parameters, moves of one parameter of the best config
+    anywhere in its range compete too. Discrete values are snapped before the
+    acquisition is evaluated. The first ``n_initial`` configs
     come from a scrambled Sobol sequence.
 
     Parallel proposals (``n > 1`` and jobs still running) use fantasies: each pending
