@@ -31,8 +31,18 @@ MAX_PARALLEL_GP = 16
 
 CATEGORICAL_SHARE = 0.25
 """Share of unordered choices (among the searched parameters) above which the space counts as
-categorical: TPE models each choice's values directly, where the GP sees one-hot corners
-(on mixed6, a third of whose parameters are choices, TPE reaches a regret of 10^-1.0 in 100 jobs, the GP 10^-0.8)."""
+categorical: TPE explores choices broadly but is slow to refine the numbers, the GP the
+reverse (see :data:`REFINE_JOBS`)."""
+
+REFINE_JOBS = 100
+"""Most jobs given to ``gp`` at the end of a search of a categorical space, after ``tpe``.
+On four mixed problems (mixed6 and three unseen ones: a model-choice problem whose best
+model has the narrowest basin, a pipeline of three choices, an SVC on breast_cancer),
+``tpe`` then ``gp`` for the second half of the budget ranked first or second against
+``tpe``, ``gp``, Optuna's TPE and GP; ``tpe`` alone was last on two of them (stuck on the
+choice that is easy to get fairly good), ``gp`` alone was ahead on one. On mixed6 at 100
+jobs (20 seeds) its median log10 regret is -1.10, against -0.97 for ``tpe`` and -1.05 for
+``gp``: when TPE has found the best choices by half-way, the GP takes them to 10^-5."""
 
 STAGE_OPTIONS: dict[str, dict[str, float]] = {"cmaes": {"sigma0": 1 / 6}}
 """Options of the stages' proposers. CMA-ES starts at the centre of the unit cube with a
@@ -96,7 +106,10 @@ def choose(kind: SpaceKind, n_samples: int | None, n_parallel: int) -> Plan:
 
     * Nothing to search (constants only): ``random``.
     * Conditional spaces: ``tpe``, which models each branch exactly and costs little.
-    * Spaces where more than ``CATEGORICAL_SHARE`` of the parameters are unordered choices: ``tpe``.
+    * Spaces where more than ``CATEGORICAL_SHARE`` of the parameters are unordered choices:
+      ``tpe``, which explores the choices; with a known budget and some ordered
+      parameters, ``gp`` refines them over the last half of the budget (at most
+      ``REFINE_JOBS`` jobs) when the space and the parallelism suit a GP.
     * Other spaces of at most ``GP_MAX_DIM`` parameters, with at most
       ``MAX_PARALLEL_GP`` slots: ``gp`` (its Sobol start included; choices are one-hot)
       for the first ``GP_MAX_JOBS`` jobs. A longer budget continues with ``cmaes`` when
@@ -106,9 +119,15 @@ def choose(kind: SpaceKind, n_samples: int | None, n_parallel: int) -> Plan:
     """
     if kind.dim == 0:
         return Plan(((0, "random"),))
-    if kind.conditional or kind.categorical > CATEGORICAL_SHARE * kind.dim:
+    gp_fits = kind.dim <= GP_MAX_DIM and n_parallel <= MAX_PARALLEL_GP
+    if kind.conditional:
         return Plan(((0, "tpe"),))
-    if kind.dim > GP_MAX_DIM or n_parallel > MAX_PARALLEL_GP:
+    if kind.categorical > CATEGORICAL_SHARE * kind.dim:
+        refine = min((n_samples or 0) // 2, REFINE_JOBS)
+        if not (gp_fits and kind.numeric and refine):
+            return Plan(((0, "tpe"),))
+        return Plan(((0, "tpe"), (n_samples - refine, "gp")))
+    if not gp_fits:
         return Plan(((0, "cmaes"),))
     if n_samples is not None and n_samples <= GP_MAX_JOBS:
         return Plan(((0, "gp"),))
