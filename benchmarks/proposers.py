@@ -2,7 +2,8 @@
 
 Every optimizer minimizes the shared problems of ``../shared/benchmarks/problems.py``
 (branin, hartmann6, ackley10, rosenbrock6, levy8, styblinski_tang8, mixed6 and
-hgb_breast_cancer) for ``--budgets`` evaluations with ``--seeds`` seeds. tunelab's
+hgb_breast_cancer; with ``--problems``, also tunelab's own mixed problems of
+``extra_problems.py``) for ``--budgets`` evaluations with ``--seeds`` seeds. tunelab's
 proposers run through the public ask/tell :class:`tunelab.Optimizer`; the peers through
 their own ask/tell (Optuna, SMAC3) or ``fmin`` (hyperopt). Peers are imported lazily
 (``pip install -e .[bench]``); a missing one is skipped with a note.
@@ -13,8 +14,8 @@ the prefix. ``auto`` is told the budget (``n_samples``): it runs once per budget
 plan depends on the budget, else once (its proposals are then the same).
 
 Printed per problem and budget: median best value, median log10 simple regret (for
-``hgb_breast_cancer``, whose optimum is unknown, the plain regret against the best error
-ever seen, 0.0228 or lower if this run finds lower), mean rank over seeds (1 is best,
+problems whose optimum is unknown, the plain regret against the best value seen: for
+``hgb_breast_cancer`` 0.0228 or lower if this run finds lower), mean rank over seeds (1 is best,
 ties share their mean rank) and each optimizer's median time per proposal (ask + tell,
 the objective excluded). Then the overall mean rank, and the cost of one proposal with a
 long history (``tpe`` with 1,000 finished jobs in 10 dimensions, ``gp`` with 200).
@@ -65,7 +66,9 @@ def shared_benchmarks() -> Path:
 
 
 sys.path.insert(0, str(shared_benchmarks()))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import problems as shared  # noqa: E402
+from extra_problems import EXTRA  # noqa: E402
 
 HGB = "hgb_breast_cancer"
 HGB_BEST = 0.0228
@@ -79,6 +82,11 @@ PEER_MODULE = {"optuna_tpe": "optuna", "optuna_tpe_uni": "optuna", "optuna_gp": 
 REGRET_FLOOR = 1e-12
 
 Objective = Callable[[dict[str, Any]], float]
+
+
+def get_problem(name: str) -> shared.Problem:
+    """A shared problem, or one of ``extra_problems.py``."""
+    return EXTRA[name]() if name in EXTRA else shared.get_problem(name)
 
 
 @dataclass
@@ -261,15 +269,15 @@ def execute(task: tuple[str, str, int, int]) -> Run:
     name, problem_name, budget, seed = task
     warnings.simplefilter("ignore")
     logging.disable(logging.WARNING)
-    return runner(name)(name, shared.get_problem(problem_name), budget, seed)
+    return runner(name)(name, get_problem(problem_name), budget, seed)
 
 
 # --- statistics ----------------------------------------------------------------------
 
 
-def regret(problem: str, best: float, reference: float) -> float:
-    """log10 simple regret, or the plain regret for the task whose optimum is unknown."""
-    if problem == HGB:
+def regret(best: float, reference: float, exact: bool) -> float:
+    """log10 simple regret, or the plain regret when the optimum is unknown (not ``exact``)."""
+    if not exact:
         return best - reference
     return math.log10(max(best - reference, REGRET_FLOOR))
 
@@ -279,12 +287,13 @@ def summarize(runs: list[Run], names: list[str], problem_names: list[str], budge
     """Per problem and budget: median best, median regret, mean rank and ms per proposal."""
     table: dict[str, Any] = {}
     for problem_name in problem_names:
-        problem = shared.get_problem(problem_name)
+        problem = get_problem(problem_name)
         mine = [r for r in runs if r.problem == problem_name]
+        exact = problem.optimum is not None
         reference = problem.optimum
-        if reference is None:
-            reference = min([HGB_BEST] + [min(r.values) for r in mine])
-        table[problem_name] = {"reference": reference, "budgets": {}}
+        if not exact:
+            reference = min([HGB_BEST if problem_name == HGB else math.inf] + [min(r.values) for r in mine])
+        table[problem_name] = {"reference": reference, "exact": exact, "budgets": {}}
         for budget in budgets:
             best = {}
             for r in sorted(mine, key=lambda r: -r.budget):  # a run at exactly this budget wins
@@ -297,7 +306,7 @@ def summarize(runs: list[Run], names: list[str], problem_names: list[str], budge
             for k, name in enumerate(present):
                 bests = [best[(name, s)] for s in seeds]
                 rows[name] = {"median_best": float(np.median(bests)),
-                              "median_regret": float(np.median([regret(problem_name, b, reference) for b in bests])),
+                              "median_regret": float(np.median([regret(b, reference, exact) for b in bests])),
                               "mean_rank": float(np.mean(ranks[:, k]))}
             table[problem_name]["budgets"][str(budget)] = rows
         table[problem_name]["ms_per_proposal"] = {
@@ -374,7 +383,7 @@ def fmt(value: float, digits: int = 3) -> str:
 def print_problem(problem_name: str, entry: dict[str, Any], names: list[str]) -> None:
     """The table of one problem: a block of columns per budget, then ms per proposal."""
     budgets = list(entry["budgets"])
-    label = "regret" if problem_name == HGB else "log10 regret"
+    label = "log10 regret" if entry.get("exact", problem_name != HGB) else "regret"
     print(f"\n## {problem_name}  (reference optimum {entry['reference']:.6g}; {label}; rank 1 is best)")
     header = ["optimizer"] + [f"{col} @{b}" for b in budgets for col in ("median best", label, "rank")] + ["ms/proposal"]
     print("| " + " | ".join(header) + " |")
@@ -385,7 +394,7 @@ def print_problem(problem_name: str, entry: dict[str, Any], names: list[str]) ->
         cells = [name]
         for b in budgets:
             row = entry["budgets"][b].get(name)
-            cells += ["-"] * 3 if row is None else [fmt(row["median_best"], 4), fmt(row["median_regret"], 2 if problem_name != HGB else 4),
+            cells += ["-"] * 3 if row is None else [fmt(row["median_best"], 4), fmt(row["median_regret"], 2 if label == "log10 regret" else 4),
                                                     f"{row['mean_rank']:.2f}"]
         cells.append(fmt(entry["ms_per_proposal"][name], 1))
         print("| " + " | ".join(cells) + " |")
@@ -419,7 +428,7 @@ def _plans_differ(problem_name: str, budgets: list[int]) -> bool:
     largest budget holds the smaller ones as prefixes, proposal for proposal)."""
     from tunelab.proposers._auto import SpaceKind, choose
 
-    kind = SpaceKind.of(tunelab.Optimizer(parameter_config(shared.get_problem(problem_name)), "random").space)
+    kind = SpaceKind.of(tunelab.Optimizer(parameter_config(get_problem(problem_name)), "random").space)
     return len({choose(kind, budget, 1) for budget in budgets}) > 1
 
 
@@ -494,7 +503,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"note: {name} skipped ({PEER_MODULE[name]} is not installed; pip install -e .[bench])")
     for problem_name in problem_names:
-        shared.get_problem(problem_name)
+        if problem_name not in shared.PUBLIC and problem_name not in EXTRA:
+            raise SystemExit(f"--problems: unknown name {problem_name!r}; choose from "
+                             f"{', '.join([*shared.PUBLIC, *EXTRA])}")
     tasks = tasks_for(names, problem_names, budgets, seeds)
     print(f"{len(tasks)} runs: {len(names)} optimizers x {len(problem_names)} problems x {len(seeds)} seeds, "
           f"budgets {budgets}, {args.jobs} process(es)", flush=True)
