@@ -217,6 +217,26 @@ def test_lines_leave_the_box_one_coordinate_at_a_time():
     assert np.all(np.sum(np.abs(outside - centre) > 1e-12, axis=1) == 1)
 
 
+def test_other_choices_search_their_numbers_outside_the_box():
+    encoder = UnitEncoder(Space([Float("a", 0, 1), Choice("c", ["x", "y"])]))
+    centre = np.array([0.2, 0.25])  # a = 0.2, c = "x"
+
+    def fn(z: np.ndarray, gradient: bool = False):
+        value = -(z[:, 0] - 0.9) ** 2 - (z[:, 1] < 0.5)  # best at a = 0.9 with c = "y"
+        grad = np.zeros_like(z)
+        grad[:, 0] = -2 * (z[:, 0] - 0.9)
+        return value, grad if gradient else None
+
+    box = (np.array([0.1, 0.0]), np.array([0.3, 1.0]))
+    optimizer = AcquisitionOptimizer(encoder, n_lines=0)
+    best = optimizer.maximize(fn, centre[None, :], np.empty((0, 2)), np.random.default_rng(0), None, box)
+    assert best == pytest.approx([0.9, 0.75], abs=1e-4)
+    candidates = optimizer.candidates(centre[None, :], np.random.default_rng(1), *box)
+    outside = candidates[(candidates[:, 0] < 0.1) | (candidates[:, 0] > 0.3)]
+    assert len(outside) > 100
+    assert np.all(outside[:, 1] == 0.75)
+
+
 def test_snap_gives_valid_values_and_canonical_inactive_coordinates():
     encoder = UnitEncoder(MIXED_SPACE)
     z = encoder.snap(np.random.default_rng(3).random((200, len(MIXED_SPACE))))

@@ -57,6 +57,7 @@ class UnitEncoder:
     Attributes:
         continuous: indices of the ``Z`` columns moved by gradient steps.
         discrete: indices of the ``Z`` columns moved by exchange steps.
+        choices: indices of the ``Z`` columns of unordered choices (part of ``discrete``).
         groups: for every feature column, the length-scale index (one per parameter).
         n_groups: number of length scales.
     """
@@ -71,6 +72,7 @@ class UnitEncoder:
         self.continuous = np.array([j for j, g in enumerate(self._grids) if g is None], dtype=int)
         self.discrete = np.array([j for j, g in enumerate(self._grids)
                                   if g is not None and not self._constant[j]], dtype=int)
+        self.choices = np.array([j for j in self.discrete if self._sizes[j]], dtype=int)
         self._columns: list[slice] = []
         groups: list[int] = []
         self.n_groups = 0
@@ -129,6 +131,10 @@ class UnitEncoder:
             elif grid is not None:
                 z[:, j] = _nearest(grid, z[:, j])
         return np.where(self.active(z), z, 0.5)
+
+    def other_choices(self, z: np.ndarray, centre: np.ndarray) -> np.ndarray:
+        """True for the snapped ``Z`` rows whose unordered choices differ from ``centre``'s."""
+        return np.any(np.abs(z[:, self.choices] - centre[self.choices]) > 1e-9, axis=1)
 
     def active(self, z: np.ndarray) -> np.ndarray:
         """Boolean ``m x P`` mask of the active parameters of snapped ``Z`` rows."""
