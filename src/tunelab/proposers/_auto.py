@@ -37,12 +37,12 @@ reverse (see :data:`REFINE_JOBS`)."""
 REFINE_JOBS = 100
 """Most jobs given to ``gp`` at the end of a search of a categorical space, after ``tpe``.
 TPE explores the choices; the GP then refines the numbers around the best ones. On mixed6
-at 100 jobs (20 seeds) this reaches a median log10 regret of -1.10, against -0.97 for
-``tpe`` and -1.05 for ``gp`` alone: when TPE has found the best choices by half-way, the
-GP takes them to 10^-5. It ranks first of 15 optimizers on mixed6 at 50 and 100 jobs,
-and first over three mixed problems it was not designed on (``benchmarks/extra_problems.py``),
-where ``tpe`` alone ranked behind random search on one: it keeps to the choice that is
-easiest to get fairly good."""
+at 100 jobs (seeds 0-19) this reaches a median log10 regret of about -1.04, against -0.97
+for ``tpe`` alone; when TPE has found the best choices by half-way, the GP takes them to
+10^-5. Over three mixed problems it was not designed on (``benchmarks/extra_problems.py``)
+it ranks level with ``gp`` alone and ahead of Optuna's TPE and GP, while ``tpe`` alone
+ranked behind random search on one of them: it keeps to the choice that is easiest to
+get fairly good."""
 
 STAGE_OPTIONS: dict[str, dict[str, float]] = {"cmaes": {"sigma0": 1 / 6}}
 """Options of the stages' proposers. CMA-ES starts at the centre of the unit cube with a
