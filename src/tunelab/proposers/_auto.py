@@ -38,8 +38,7 @@ REFINE_JOBS = 100
 """Most jobs given to ``gp`` at the end of a search of a categorical space, after ``tpe``.
 TPE explores the choices; the GP then refines the numbers around the best ones. On mixed6
 at 100 jobs (seeds 0-19) this reaches a median log10 regret of about -1.04, against -0.97
-for ``tpe`` alone; when TPE has found the best choices by half-way, the GP takes them to
-10^-5. Over three mixed problems it was not designed on (``benchmarks/extra_problems.py``)
+for ``tpe`` alone. Over three mixed problems it was not designed on (``benchmarks/extra_problems.py``)
 it ranks level with ``gp`` alone and ahead of Optuna's TPE and GP, while ``tpe`` alone
 ranked behind random search on one of them: it keeps to the choice that is easiest to
 get fairly good."""
