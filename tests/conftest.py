@@ -54,6 +54,21 @@ def tunelab(*args: str, cwd: Path | None = None, timeout: float = 120, **kwargs:
                           timeout=timeout, env=env, **kwargs)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start_run(experiment: Path, storage: str, **kwargs: Any) -> subprocess.Popen:
+    """Start ``tunelab run EXPERIMENT`` as a background coordinator that Ctrl-C reaches.
+
+    A shell without job control starts background commands with SIGINT ignored, and a
+    test run started that way would pass the ignore on; the child gets the default back,
+    as a coordinator started from a terminal has it.
+    """
+    return subprocess.Popen([sys.executable, "-m", "tunelab", "run", str(experiment), "--storage", storage],
+                            preexec_fn=_default_sigint, **kwargs)
+
+
 def show(name: str, storage: str, cwd: Path | None = None) -> dict[str, Any]:
     """``tunelab show NAME --json`` parsed."""
     out = tunelab("show", name, "--json", "--storage", storage, cwd=cwd)
@@ -76,8 +91,7 @@ def wait_finished(storage: str, name: str, count: int, proc: subprocess.Popen, l
 def kill_9_then_resume(experiment: Path, storage: str, name: str, count: int) -> dict[int, dict[str, Any]]:
     """Run ``experiment``, kill -9 the coordinator once ``count`` jobs finished, then
     ``tunelab resume`` it; returns the jobs that had finished before the kill, by id."""
-    proc = subprocess.Popen([sys.executable, "-m", "tunelab", "run", str(experiment), "--storage", storage],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = start_run(experiment, storage, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_finished(storage, name, count, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()

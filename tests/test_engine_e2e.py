@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import kill_9_then_resume, show, tunelab, wait_finished, write_experiment
+from tests.conftest import kill_9_then_resume, show, start_run, tunelab, wait_finished, write_experiment
 
 QUAD = """
 import json, sys
@@ -230,14 +230,14 @@ def test_kill_9_then_resume_loses_nothing_and_reruns_nothing(workdir, storage_ur
     assert sorted(json.dumps(j["config"]) for j in jobs) == sorted(json.dumps(c) for c in serial)
 
 
-def test_ctrl_c_stops_cleanly_and_resume_finishes(workdir, storage_url, script):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupt_stops_cleanly_and_resume_finishes(workdir, storage_url, script, stop):
     script(SLOW)
     exp = write_experiment(workdir, name="intr", script="train.py", n_samples=12, n_parallel=2,
                            parameter_config=SPACE)
-    proc = subprocess.Popen([sys.executable, "-m", "tunelab", "run", str(exp), "--storage", storage_url],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_run(exp, storage_url, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_finished(storage_url, "intr", 2, proc)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop)
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr

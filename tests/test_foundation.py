@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import show, tunelab, write, write_experiment
+from tests.conftest import show, start_run, tunelab, write, write_experiment
 from tunelab import _protocol as protocol
 from tunelab.exceptions import SpecError
 from tunelab.space import Choice, Constant, Float, Int, Ordinal, Space, param_from_dict
@@ -217,8 +218,7 @@ def test_ctrl_c_keeps_results_already_reported(workdir, storage_url, script):
     """)
     exp = write_experiment(workdir, name="late", script="train.py", n_samples=4, n_parallel=2,
                            parameter_config=[{"name": "x", "range": [0, 1]}])
-    proc = subprocess.Popen([sys.executable, "-m", "tunelab", "run", str(exp), "--storage", storage_url],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_run(exp, storage_url, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     end = time.monotonic() + 30
     while time.monotonic() < end:
         folders = list(workdir.glob("db/jobs/*/job-*/attempt-1/stdout"))
@@ -226,7 +226,7 @@ def test_ctrl_c_keeps_results_already_reported(workdir, storage_url, script):
             break
         time.sleep(0.1)
     time.sleep(0.3)
-    proc.send_signal(2)
+    proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)
     assert proc.returncode == 130
     jobs = show("late", storage_url)["jobs"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -35,12 +38,31 @@ def _finish(storage_url: str | None, name: str, outcome: Outcome) -> None:
         raise typer.Exit(130)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while the experiment runs.
+
+    Batch schedulers, ``kill`` and container runtimes stop a process with SIGTERM; taking
+    it as an interruption lets the coordinator cancel its jobs and record them, so
+    ``tunelab resume`` continues from a clean state instead of recovering after a crash.
+    """
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _execute(storage_url: str | None, name: str, live: bool | None) -> None:
     from tunelab import api
 
     store = open_storage(storage_url)
     try:
-        with Progress(live) as progress:
+        with _sigterm_interrupts(), Progress(live) as progress:
             outcome = api.build_engine(store, name, on_change=progress).run()
     finally:
         store.close()
@@ -61,7 +83,7 @@ def run(
         "--run", help="With a DeepHyper problem file (.py): the run function, module:function or file.py:function.")
     ] = None,
 ) -> None:
-    """Run an experiment file to its end (Ctrl-C stops cleanly; `tunelab resume` goes on)."""
+    """Run an experiment file to its end (Ctrl-C or SIGTERM stops cleanly; `tunelab resume` goes on)."""
     from tunelab import api
     from tunelab.loader import load_experiment
     from tunelab.spec import parse_spec, resolve_paths
