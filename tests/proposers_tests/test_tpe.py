@@ -22,21 +22,24 @@ def test_forgetting_weights_ramp_the_oldest() -> None:
 
 
 def test_neighbor_widths_with_and_without_endpoints() -> None:
-    # Sorted with the prior mean: 0.1, 0.5, 0.6.
-    assert np.allclose(_neighbor_widths(np.array([[0.6], [0.1]]), False)[:, 0], [0.1, 0.4])
-    assert np.allclose(_neighbor_widths(np.array([[0.6], [0.1]]), True)[:, 0], [0.4, 0.4])
+    # Sorted: 0.1, 0.6, 0.7; the gaps, bounds included, are 0.1, 0.5, 0.1, 0.3.
+    values = np.array([[0.6], [0.1], [0.7]])
+    assert np.allclose(_neighbor_widths(values, False)[:, 0], [0.5, 0.5, 0.1])
+    assert np.allclose(_neighbor_widths(values, True)[:, 0], [0.5, 0.5, 0.3])
+    # A lone point has no inner neighbour: its width is the distance to the far bound.
+    assert np.allclose(_neighbor_widths(np.array([[0.2]]), False), [[0.8]])
     # Columns are independent: the second one is the first mirrored.
-    both = _neighbor_widths(np.array([[0.6, 0.4], [0.1, 0.9]]), False)
-    assert np.allclose(both, [[0.1, 0.1], [0.4, 0.4]])
+    both = _neighbor_widths(np.hstack([values, 1.0 - values]), False)
+    assert np.allclose(both, [[0.5, 0.5], [0.5, 0.5], [0.1, 0.1]])
 
 
 def test_widths_are_neighbor_gaps_floored_at_half_the_magic_clip() -> None:
-    # Sorted with the prior mean: 0.1, 0.11, 0.5, 0.8; the floor is 0.5 / min(100, 3 + 1).
+    # Sorted: 0.1, 0.11, 0.8; the floor is 0.5 / min(100, 3 + 1).
     points = np.array([[0.1, 0.3], [0.11, 0.3], [0.8, 0.3]])
     est = ParzenEstimator(points, np.ones(3), np.array([0, 0]), np.zeros(2), prior_weight=1.0,
                           bandwidth=Bandwidth())
-    assert np.allclose(est.sigma[:-1, 0], [0.125, 0.39, 0.3])
-    assert np.allclose(est.sigma[:-1, 1], [0.125, 0.125, 0.2])  # each dimension has its own widths
+    assert np.allclose(est.sigma[:-1, 0], [0.125, 0.69, 0.69])
+    assert np.allclose(est.sigma[:-1, 1], [0.125, 0.125, 0.125])  # each dimension has its own widths
 
 
 def test_log_pdf_matches_a_brute_force_mixture() -> None:

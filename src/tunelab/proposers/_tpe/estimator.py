@@ -226,25 +226,31 @@ class ParzenEstimator:
 
 
 def _neighbor_widths(values: np.ndarray, consider_endpoints: bool) -> np.ndarray:
-    """Per point and column, the larger distance to its sorted neighbours in that column,
-    the prior mean 0.5 counting as one more point.
+    """Per point and column, the larger distance to its sorted neighbours in that column.
+
+    The uniform prior has no centre, so unlike hyperopt (whose prior is a normal at the
+    middle of the range) no prior mean joins the neighbours: a fake point at 0.5 would make
+    the points around the middle narrower than the data says. Dropping it was measured on
+    40 or more seeds per problem at budgets 50 and 100: better on branin, hartmann6,
+    rosenbrock6, styblinski_tang8, the choice problems and both breast-cancer tasks, a
+    little worse on ackley10, levy8 and mixed6.
 
     Args:
         values: ``(n, m)`` active values, one column per dimension.
         consider_endpoints: treat 0 and 1 as neighbours of the extreme points; without it,
-            an extreme point uses its single inner neighbour.
+            an extreme point uses its single inner neighbour (when it has one).
 
     Returns:
         ``(n, m)`` widths, in the input order.
     """
     n, m = values.shape
-    rows = np.hstack([values.T, np.full((m, 1), 0.5)])  # one contiguous row per column: faster sorts
+    rows = np.ascontiguousarray(values.T)  # one contiguous row per column: faster sorts
     order = np.argsort(rows, axis=1, kind="stable")
     ordered = np.take_along_axis(rows, order, axis=1)
     gaps = np.diff(ordered, axis=1, prepend=0.0, append=1.0)
     widths = np.maximum(gaps[:, :-1], gaps[:, 1:])
-    if not consider_endpoints:
+    if not consider_endpoints and n >= 2:
         widths[:, 0], widths[:, -1] = gaps[:, 1], gaps[:, -2]
     out = np.empty_like(widths)
     out[np.arange(m)[:, None], order] = widths
-    return out[:, :n].T
+    return out.T
