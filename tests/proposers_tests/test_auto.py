@@ -65,11 +65,11 @@ def test_space_kind() -> None:
     (SpaceKind(7, 0, False, math.inf), 200, 4, ((0, "gp"),)),
     (SpaceKind(5, 1, False, math.inf), 100, 1, ((0, "gp"),)),  # a few choices: still numeric
     (SpaceKind(3, 0, False, 1000), 100, 1, ((0, "gp"),)),  # integer-only
-    (SpaceKind(4, 2, False, math.inf), 100, 1, ((0, "tpe"), (50, "gp"))),  # a third are choices
-    (SpaceKind(4, 2, False, math.inf), 1000, 1, ((0, "tpe"), (900, "gp"))),
-    (SpaceKind(4, 2, False, math.inf), None, 1, ((0, "tpe"),)),  # no budget: no half-way
+    (SpaceKind(4, 2, False, math.inf), 100, 1, ((0, "gp"),)),  # a third are choices: one-hot in the GP
+    (SpaceKind(4, 2, False, math.inf), 1000, 1, ((0, "gp"), (200, "tpe"))),  # never CMA-ES on choices
+    (SpaceKind(4, 2, False, math.inf), None, 1, ((0, "gp"), (200, "tpe"))),
     (SpaceKind(4, 2, False, math.inf), 100, 32, ((0, "tpe"),)),  # too many slots for a GP
-    (SpaceKind(4, 2, False, math.inf), 1, 1, ((0, "tpe"),)),
+    (SpaceKind(4, 2, False, math.inf), 1, 1, ((0, "gp"),)),
     (SpaceKind(0, 3, False, 60), 30, 1, ((0, "tpe"),)),  # nothing ordered to refine
     (SpaceKind(3, 1, True, math.inf), 100, 1, ((0, "tpe"),)),  # conditional
     (SpaceKind(6, 6, False, math.inf), 100, 1, ((0, "tpe"),)),  # many parameters, many choices
@@ -115,16 +115,16 @@ def test_proposals_name_the_proposer_that_made_them() -> None:
     assert {job.info["via"] for job in jobs} == {"cmaes"}
 
 
-def test_categorical_space_is_explored_by_tpe_then_refined_by_gp() -> None:
+def test_mixed_space_goes_to_gp_and_finds_the_best_choice() -> None:
     space = Space([Float("x", 0, 1), Float("y", 0, 1), Choice("c", ["a", "b", "c"])])
 
     def loss(config: dict) -> float:
         return (config["x"] - 0.3) ** 2 + (config["y"] - 0.7) ** 2 + {"a": 0.5, "b": 0.0, "c": 0.2}[config["c"]]
 
     jobs = drive(space, loss, 30, n_samples=30)
-    assert [job.info["via"] for job in jobs] == ["tpe"] * 15 + ["gp"] * 15
-    best_tpe = min(job.loss for job in jobs[:15])
-    assert min(job.loss for job in jobs[15:]) < best_tpe / 10
+    assert {job.info["via"] for job in jobs} == {"gp"}
+    best = min(jobs, key=lambda job: job.loss)
+    assert best.config["c"] == "b" and best.loss < 0.01
 
 
 def test_cmaes_stage_starts_with_a_sixth_of_the_box() -> None:

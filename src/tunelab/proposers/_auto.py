@@ -31,17 +31,11 @@ MAX_PARALLEL_GP = 16
 
 CATEGORICAL_SHARE = 0.25
 """Share of unordered choices (among the searched parameters) above which the space counts as
-categorical: TPE explores choices broadly but is slow to refine the numbers, the GP the
-reverse (see :data:`REFINE_JOBS`)."""
-
-REFINE_JOBS = 100
-"""Most jobs given to ``gp`` at the end of a search of a categorical space, after ``tpe``.
-TPE explores the choices; the GP then refines the numbers around the best ones. On mixed6
-at 100 jobs (seeds 0-19) this reaches a median log10 regret of about -1.04, against -0.97
-for ``tpe`` alone. Over three mixed problems it was not designed on (``benchmarks/extra_problems.py``)
-it ranks level with ``gp`` alone and ahead of Optuna's TPE and GP, while ``tpe`` alone
-ranked behind random search on one of them: it keeps to the choice that is easiest to
-get fairly good."""
+categorical. Such a space goes to ``gp`` when a GP suits it and some parameters are ordered:
+on four mixed problems (mixed6 and ``benchmarks/extra_problems.py``) the GP alone, with its
+choices one-hot, does as well as TPE followed by the GP and better than TPE alone, which can
+keep to a choice that is easy to get fairly good. Otherwise it goes to ``tpe``, which
+models choices natively and at any history length; CMA-ES has no notion of a choice."""
 
 STAGE_OPTIONS: dict[str, dict[str, float]] = {"cmaes": {"sigma0": 1 / 6}}
 """Options of the stages' proposers. CMA-ES starts at the centre of the unit cube with a
@@ -105,33 +99,28 @@ def choose(kind: SpaceKind, n_samples: int | None, n_parallel: int) -> Plan:
 
     * Nothing to search (constants only): ``random``.
     * Conditional spaces: ``tpe``, which models each branch exactly and costs little.
-    * Spaces where more than ``CATEGORICAL_SHARE`` of the parameters are unordered choices:
-      ``tpe``, which explores the choices; with a known budget and some ordered
-      parameters, ``gp`` refines them over the last half of the budget (at most
-      ``REFINE_JOBS`` jobs) when the space and the parallelism suit a GP.
+    * Spaces where more than ``CATEGORICAL_SHARE`` of the parameters are unordered choices
+      and a GP does not suit the space (below) or nothing is ordered: ``tpe``.
     * Other spaces of at most ``GP_MAX_DIM`` parameters, with at most
       ``MAX_PARALLEL_GP`` slots: ``gp`` (its Sobol start included; choices are one-hot)
       for the first ``GP_MAX_JOBS`` jobs. A longer budget continues with ``cmaes`` when
-      it leaves CMA-ES some 30 generations, else (and when the budget is unknown) with
-      ``tpe``, which starts from the whole history at a bounded cost.
+      the space is numeric enough and the budget leaves CMA-ES some 30 generations, else
+      (and when the budget is unknown) with ``tpe``, which starts from the whole history
+      at a bounded cost.
     * Larger numeric spaces, or many parallel slots: ``cmaes``.
     """
     if kind.dim == 0:
         return Plan(((0, "random"),))
     gp_fits = kind.dim <= GP_MAX_DIM and n_parallel <= MAX_PARALLEL_GP
-    if kind.conditional:
+    categorical = kind.categorical > CATEGORICAL_SHARE * kind.dim
+    if kind.conditional or (categorical and not (gp_fits and kind.numeric)):
         return Plan(((0, "tpe"),))
-    if kind.categorical > CATEGORICAL_SHARE * kind.dim:
-        refine = min((n_samples or 0) // 2, REFINE_JOBS)
-        if not (gp_fits and kind.numeric and refine):
-            return Plan(((0, "tpe"),))
-        return Plan(((0, "tpe"), (n_samples - refine, "gp")))
     if not gp_fits:
         return Plan(((0, "cmaes"),))
     if n_samples is not None and n_samples <= GP_MAX_JOBS:
         return Plan(((0, "gp"),))
     popsize = 4 + math.floor(3 * math.log(max(2, kind.dim)))
-    long = n_samples is not None and n_samples - GP_MAX_JOBS >= 30 * popsize
+    long = not categorical and n_samples is not None and n_samples - GP_MAX_JOBS >= 30 * popsize
     return Plan(((0, "gp"), (GP_MAX_JOBS, "cmaes" if long else "tpe")))
 
 
