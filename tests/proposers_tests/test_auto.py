@@ -67,7 +67,7 @@ def test_space_kind() -> None:
     (SpaceKind(3, 0, False, 1000), 100, 1, ((0, "gp"),)),  # integer-only
     (SpaceKind(4, 2, False, math.inf), 100, 1, ((0, "gp"),)),  # a third are choices: one-hot in the GP
     (SpaceKind(4, 2, False, math.inf), 1000, 1, ((0, "gp"), (200, "tpe"))),  # never CMA-ES on choices
-    (SpaceKind(4, 2, False, math.inf), None, 1, ((0, "gp"), (200, "tpe"))),
+    (SpaceKind(4, 2, False, math.inf), None, 1, ((0, "tpe"),)),  # open-ended, or ASHA's sampler
     (SpaceKind(4, 2, False, math.inf), 100, 32, ((0, "tpe"),)),  # too many slots for a GP
     (SpaceKind(4, 2, False, math.inf), 1, 1, ((0, "gp"),)),
     (SpaceKind(0, 3, False, 60), 30, 1, ((0, "tpe"),)),  # nothing ordered to refine
