@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.stats import rankdata
 
 from tunelab.proposers import JobView, Search, create
 from tunelab.space import Choice, Float, Int, Space
@@ -257,7 +258,7 @@ def report(problem: Any, results: dict[str, np.ndarray], seconds: dict[str, floa
     """Print one problem's table."""
     finals = np.array([r[:, -1] for r in results.values()])  # methods x seeds
     reference = problem.optimum if problem.optimum is not None else float(np.min(finals))
-    ranks = np.apply_along_axis(lambda col: np.argsort(np.argsort(col, kind="stable")) + 1, 0, finals)
+    ranks = np.apply_along_axis(rankdata, 0, finals)  # ties share the mean of their ranks
     print(f"\n{problem.name}  (reference optimum {reference:.5g}; {finals.shape[1]} seeds; "
           f"budget in full trainings of {MAX} epochs)")
     print(f"{'method':<24}{'@10':>11}{'@20':>11}{'@30':>11}{'regret@30':>12}{'rank':>7}{'s/run':>8}")
