@@ -323,8 +323,8 @@ def test_equal_results_save_the_model_of_the_job_shown_as_best(workdir, storage_
 
 def test_passive_resource_takes_scores_from_tunelab_report(workdir, storage_url):
     exp = write_experiment(workdir, name="pass", resource="passive", n_samples=2, parameter_config=SPACE)
-    proc = subprocess.Popen([sys.executable, "-m", "tunelab", "run", str(exp), "--storage", storage_url],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    proc = start_run(exp, storage_url, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                     text=True)
     reported = 0
     end = time.monotonic() + 60
     while reported < 2 and time.monotonic() < end:
