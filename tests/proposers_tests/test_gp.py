@@ -352,6 +352,14 @@ def test_mixed_conditional_space_gives_valid_configs_and_survives_failures():
         search.ended(job)
 
 
+@pytest.mark.filterwarnings("error")
+def test_huge_losses_keep_the_model_finite_and_the_search_on_course():
+    """A diverged run may report 1e300: the model must neither overflow nor lose its way."""
+    scaled = lambda c: 1e300 * (branin(c) - BRANIN_MIN)  # noqa: E731
+    jobs = run(BRANIN_SPACE, "gp", scaled, 30, seed=0)
+    assert min(j.loss for j in jobs) / 1e300 < 1e-2
+
+
 def test_small_discrete_space_is_not_repeated():
     space = Space([Int("a", 0, 2), Choice("b", ["x", "y"])])
     jobs = run(space, "gp", lambda c: c["a"] + (c["b"] == "x"), 6, seed=0, n_initial=2)

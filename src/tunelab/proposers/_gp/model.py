@@ -209,14 +209,23 @@ class OutputWarp:
     objectives such as Rosenbrock; the result is then standardised. Being monotone, it
     keeps the order of losses, so improvement in the warped space is improvement.
 
+    Losses beyond ``HUGE`` in size are first divided by the power of two just below the largest,
+    so that differences and squares stay finite (an objective may return ``1e300`` for a
+    diverged run); smaller losses are used as they are.
+
     Args:
         losses: observed losses (finite).
         log: apply the log warp; else only standardise.
     """
 
+    HUGE = 1e100
+
     def __init__(self, losses: np.ndarray, log: bool = True) -> None:
         losses = np.asarray(losses, dtype=float)
         self.log = log
+        largest = float(np.max(np.abs(losses)))
+        self.unit = 2.0 ** np.floor(np.log2(largest)) if largest > self.HUGE else 1.0
+        losses = losses / self.unit
         self.low = float(np.min(losses))
         spread = float(np.median(losses)) - self.low
         scale = max(float(np.max(np.abs(losses))), 1.0)
@@ -229,13 +238,14 @@ class OutputWarp:
         return f"OutputWarp(log={self.log}, low={self.low:.6g}, delta={self.delta:.3g})"
 
     def _raw(self, losses: np.ndarray) -> np.ndarray:
+        """The warp before standardising, of losses already divided by ``unit``."""
         if not self.log:
             return losses
         return np.log(np.maximum(losses - self.low, 0.0) + self.delta)
 
     def __call__(self, losses: np.ndarray) -> np.ndarray:
         """Standardised warped targets."""
-        return (self._raw(np.asarray(losses, dtype=float)) - self.center) / self.scale
+        return (self._raw(np.asarray(losses, dtype=float) / self.unit) - self.center) / self.scale
 
     def log_jacobian(self, losses: np.ndarray) -> float:
         """``sum log |d warp / d loss|``: turns a likelihood of warped targets into one of losses.
@@ -243,8 +253,8 @@ class OutputWarp:
         Comparing GP evidence plus this term across warps picks the warp that explains
         the losses themselves best (the Box-Cox argument).
         """
-        losses = np.asarray(losses, dtype=float)
-        slope = np.full(len(losses), 1.0 / self.scale)
+        losses = np.asarray(losses, dtype=float) / self.unit
+        slope = np.full(len(losses), 1.0 / (self.scale * self.unit))
         if self.log:
             slope = slope / (np.maximum(losses - self.low, 0.0) + self.delta)
         return float(np.sum(np.log(slope)))
