@@ -1,9 +1,11 @@
-"""Mixed problems of tunelab's own, beside the shared set, for checking ``auto``'s rules.
+"""Problems of tunelab's own, beside the shared set, for checking ``auto``'s rules.
 
-The shared set has one mixed synthetic problem (mixed6), so a rule for spaces of choices
-and numbers tuned there could be tuned to that instance. These three problems have other
-structures; ``auto``'s plan for mixed spaces was checked on them before it was adopted.
-Run them with ``proposers.py --problems model_choice,pipeline_choice,svc_breast_cancer``.
+The shared set has one mixed synthetic problem (mixed6) and nothing above 10 dimensions,
+so a rule tuned there could be tuned to those instances. ``auto``'s plan for mixed spaces
+was checked on three mixed problems of other structures, and its dimension limit for the
+GP on the shared set's functions in 20 and 40 dimensions, before they were adopted. Run
+them with ``proposers.py --problems model_choice,pipeline_choice,svc_breast_cancer`` and
+``--problems ackley20,rosenbrock20,styblinski_tang20,styblinski_tang40``.
 
 * ``model_choice``: a model (5 choices) and a normalisation switch move the optimum of a
   learning rate, a dropout and a depth. The best model has the narrowest learning-rate
@@ -13,6 +15,8 @@ Run them with ``proposers.py --problems model_choice,pipeline_choice,svc_breast_
   integer whose optima depend on the choices.
 * ``svc_breast_cancer``: 3-fold CV error of a scaled SVC on scikit-learn's breast_cancer
   (C, gamma, kernel, degree, class weight); optimum unknown.
+* ``ackley20``, ``rosenbrock20``, ``styblinski_tang20``, ``styblinski_tang40``: the shared
+  set's functions on the same boxes, in more dimensions.
 """
 
 from __future__ import annotations
@@ -86,6 +90,19 @@ def _param(name: str, kind: str, *args: Any, **kwargs: Any) -> shared.Param:
     return shared.Param(name, kind, *args, **kwargs)
 
 
+_WIDER = {"ackley": (shared.ackley_fn, -32.768, 32.768, lambda dim: 0.0),
+          "rosenbrock": (shared.rosenbrock_fn, -5.0, 10.0, lambda dim: 0.0),
+          "styblinski_tang": (shared.styblinski_tang_fn, -5.0, 5.0,
+                              lambda dim: dim * shared._styblinski_tang_1d_min())}
+
+
+def _wider(function: str, dim: int) -> shared.Problem:
+    """A shared function in ``dim`` dimensions."""
+    fn, low, high, optimum = _WIDER[function]
+    return shared.continuous_problem(f"{function}{dim}", dim, low, high, fn, optimum(dim),
+                                     f"{function} {dim}d on [{low},{high}]^{dim}")
+
+
 EXTRA = {
     "model_choice": lambda: shared.Problem(
         "model_choice",
@@ -107,5 +124,7 @@ EXTRA = {
          _param("class_weight", "categorical", "none", "balanced")],
         svc_breast_cancer, None, "3-fold CV error of a scaled SVC on breast_cancer; optimum unknown",
         tags=("ml", "mixed")),
+    **{f"{function}{dim}": (lambda function=function, dim=dim: _wider(function, dim))
+       for function, dim in (("ackley", 20), ("rosenbrock", 20), ("styblinski_tang", 20), ("styblinski_tang", 40))},
 }
 """Problem factories by name, as ``problems.PUBLIC``."""

@@ -73,14 +73,15 @@ def test_space_kind() -> None:
     (SpaceKind(0, 3, False, 60), 30, 1, ((0, "tpe"),)),  # nothing ordered to refine
     (SpaceKind(3, 1, True, math.inf), 100, 1, ((0, "tpe"),)),  # conditional
     (SpaceKind(6, 6, False, math.inf), 100, 1, ((0, "tpe"),)),  # many parameters, many choices
-    (SpaceKind(10, 2, False, math.inf), 100, 1, ((0, "cmaes"),)),
+    (SpaceKind(10, 2, False, math.inf), 100, 1, ((0, "gp"),)),  # a sixth are choices: numeric, 12 dimensions
     (SpaceKind(6, 0, False, math.inf), None, 1, ((0, "gp"), (200, "tpe"))),
     (SpaceKind(6, 0, False, math.inf), 300, 1, ((0, "gp"), (200, "tpe"))),
     (SpaceKind(6, 0, False, math.inf), 1000, 1, ((0, "gp"), (200, "cmaes"))),
     (SpaceKind(8, 0, False, math.inf), 50, 1, ((0, "gp"),)),
     (SpaceKind(10, 0, False, math.inf), 100, 1, ((0, "gp"),)),
-    (SpaceKind(11, 0, False, math.inf), 100, 1, ((0, "cmaes"),)),
-    (SpaceKind(40, 0, False, math.inf), 1000, 1, ((0, "cmaes"),)),
+    (SpaceKind(20, 0, False, math.inf), 100, 1, ((0, "gp"),)),
+    (SpaceKind(40, 0, False, math.inf), 1000, 1, ((0, "gp"), (200, "cmaes"))),
+    (SpaceKind(41, 0, False, math.inf), 100, 1, ((0, "cmaes"),)),  # more than GP_MAX_DIM
     (SpaceKind(6, 0, False, math.inf), 500, 32, ((0, "cmaes"),)),
     (SpaceKind(0, 0, False, 1), None, 1, ((0, "random"),)),
 ])
@@ -111,7 +112,7 @@ def test_proposals_name_the_proposer_that_made_them() -> None:
     assert {job.info["via"] for job in jobs} == {"tpe"}
     jobs = drive(floats(2), sphere, 12, n_samples=50)
     assert {job.info["via"] for job in jobs} == {"gp"}
-    jobs = drive(floats(12), sphere, 12, n_samples=50)  # more than GP_MAX_DIM
+    jobs = drive(floats(41), sphere, 12, n_samples=50)  # more than GP_MAX_DIM
     assert {job.info["via"] for job in jobs} == {"cmaes"}
 
 
@@ -128,7 +129,7 @@ def test_mixed_space_goes_to_gp_and_finds_the_best_choice() -> None:
 
 
 def test_cmaes_stage_starts_with_a_sixth_of_the_box() -> None:
-    proposer = AutoProposer(floats(12), seed=0)
+    proposer = AutoProposer(floats(41), seed=0)
     assert proposer.stages["cmaes"].core.sigma0 == pytest.approx(1 / 6)
 
 
