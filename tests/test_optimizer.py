@@ -60,6 +60,31 @@ def test_infinite_value_is_a_failure_and_a_string_is_an_error() -> None:
         opt.tell(opt.ask(), "low")
 
 
+HOSTILE_RESULTS = {
+    "constant": lambda i: 1.0,
+    "huge": lambda i: [1e300, -1e300, 1e-300, 0.0, 5e307][i % 5],
+    "mostly failures": lambda i: [None, math.nan, math.inf, -math.inf, 2.0 * i][i % 5],
+}
+START_UP = {"tpe": {"n_startup_jobs": 4}, "gp": {"n_initial": 4}, "smac": {"n_initial": 4},
+            "anneal": {"n_startup_jobs": 3}, "evolution": {"population_size": 4}, "cmaes": {"popsize": 4}}
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("results", sorted(HOSTILE_RESULTS))
+@pytest.mark.parametrize("proposer", ["auto", "random", "qmc", *sorted(START_UP)])
+def test_hostile_results_leave_every_proposer_working(proposer: str, results: str) -> None:
+    """Ties, results near the float limits and runs of failures: valid configs, no warnings."""
+    space = [*XY, {"name": "n", "type": "int", "range": [1, 100], "log": True},
+             {"name": "c", "type": "choice", "range": ["a", "b", "c"]}]
+    opt = Optimizer(space, proposer=proposer, random_seed=0, **START_UP.get(proposer, {}))
+    value = HOSTILE_RESULTS[results]
+    for i in range(16):
+        for config in opt.ask(2):
+            assert opt.space.validate(config) == config
+            opt.tell(config, value(i))
+    assert len(opt.history) == 32
+
+
 def test_best_is_none_before_any_result() -> None:
     opt = Optimizer(XY, proposer="random")
     assert opt.best is None

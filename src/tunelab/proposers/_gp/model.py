@@ -254,7 +254,7 @@ class OutputWarp:
         the losses themselves best (the Box-Cox argument).
         """
         losses = np.asarray(losses, dtype=float) / self.unit
-        slope = np.full(len(losses), 1.0 / (self.scale * self.unit))
+        total = -len(losses) * (np.log(self.scale) + np.log(self.unit))
         if self.log:
-            slope = slope / (np.maximum(losses - self.low, 0.0) + self.delta)
-        return float(np.sum(np.log(slope)))
+            total -= np.sum(np.log(np.maximum(losses - self.low, 0.0) + self.delta))
+        return float(total)
