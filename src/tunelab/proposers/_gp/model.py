@@ -209,9 +209,9 @@ class OutputWarp:
     objectives such as Rosenbrock; the result is then standardised. Being monotone, it
     keeps the order of losses, so improvement in the warped space is improvement.
 
-    Losses beyond ``HUGE`` in size are first divided by the power of two just below the largest,
-    so that differences and squares stay finite (an objective may return ``1e300`` for a
-    diverged run); smaller losses are used as they are.
+    Losses beyond ``HUGE`` in size are first divided by the power of two just below the
+    largest, so that differences and squares stay finite (an objective may return ``1e300``
+    for a diverged run); smaller losses are used as they are.
 
     Args:
         losses: observed losses (finite).
