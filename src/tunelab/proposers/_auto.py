@@ -22,13 +22,13 @@ GP_MAX_JOBS = 200
 
 GP_MAX_DIM = 40
 """Most parameters given to a GP on a space of mostly ordered parameters. With its trust
-region and moderate length-scale prior the GP has the lowest median regret at 100 jobs,
-ahead of CMA-ES (tunelab's and Optuna's) and Optuna's GP, from 8 to 40 dimensions
-(ackley10 and styblinski_tang8 of the shared set; ackley, rosenbrock and styblinski_tang in
-20 dimensions and styblinski_tang in 40 in ``benchmarks/extra_problems.py``; Optuna's
-CMA-ES still ranks ahead on ackley20), at under a second per proposal with 200 jobs in 40
-dimensions. Beyond 40 it is untested, and an evolution strategy's cost does not grow with
-the history."""
+region and moderate length-scale prior the GP has a better mean rank than CMA-ES
+(tunelab's and Optuna's) and Optuna's GP at 50 and 100 jobs from 8 to 40 dimensions
+(ackley10, levy8 and styblinski_tang8 of the shared set; ackley, rosenbrock and
+styblinski_tang in 20 dimensions and styblinski_tang in 40 in
+``benchmarks/extra_problems.py``; Optuna's CMA-ES is ahead on levy8 and ackley20), at
+under a second per proposal with 200 jobs in 40 dimensions. Beyond 40 it is untested, and
+an evolution strategy's cost does not grow with the history."""
 
 GP_MAX_DIM_CATEGORICAL = 10
 """Most parameters given to a GP on a space where choices are more than ``CATEGORICAL_SHARE``
