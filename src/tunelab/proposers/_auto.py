@@ -115,10 +115,10 @@ def choose(kind: SpaceKind, n_samples: int | None, n_parallel: int) -> Plan:
       better than ``gp``, about half of whose runs settled on configs that start fast.
     * Other spaces of at most ``GP_MAX_DIM`` parameters (``GP_MAX_DIM_CATEGORICAL`` when
       choices are many), with at most ``MAX_PARALLEL_GP`` slots: ``gp`` (its Sobol start
-      included; choices are one-hot) for the first ``GP_MAX_JOBS`` jobs. A longer budget continues with ``cmaes`` when
-      the space is numeric enough and the budget leaves CMA-ES some 30 generations, else
-      (and when the budget is unknown) with ``tpe``, which starts from the whole history
-      at a bounded cost.
+      included; choices are one-hot) for the first ``GP_MAX_JOBS`` jobs. A longer budget
+      continues with ``cmaes`` when the space is numeric enough and the budget leaves
+      CMA-ES some 30 generations, else (and when the budget is unknown) with ``tpe``, which
+      starts from the whole history at a bounded cost.
     * Larger numeric spaces, or many parallel slots: ``cmaes``.
     """
     if kind.dim == 0:

@@ -225,27 +225,29 @@ class OutputWarp:
         self.log = log
         largest = float(np.max(np.abs(losses)))
         self.unit = 2.0 ** np.floor(np.log2(largest)) if largest > self.HUGE else 1.0
-        losses = losses / self.unit
-        self.low = float(np.min(losses))
-        spread = float(np.median(losses)) - self.low
-        scale = max(float(np.max(np.abs(losses))), 1.0)
+        scaled = losses / self.unit
+        self.low = float(np.min(scaled))
+        spread = float(np.median(scaled)) - self.low
+        scale = max(float(np.max(np.abs(scaled))), 1.0)
         self.delta = max(spread, 1e-9 * scale) if len(losses) > 1 else 1.0
         warped = self._raw(losses)
         self.center = float(np.mean(warped))
         self.scale = float(np.std(warped)) or 1.0
 
     def __repr__(self) -> str:
-        return f"OutputWarp(log={self.log}, low={self.low:.6g}, delta={self.delta:.3g})"
+        return f"OutputWarp(log={self.log}, low={self.low * self.unit:.6g}, delta={self.delta * self.unit:.3g})"
+
+    def _shifted(self, losses: np.ndarray) -> np.ndarray:
+        """Losses in ``unit``s, moved so that the lowest is ``delta``: the log warp's argument."""
+        return np.maximum(losses / self.unit - self.low, 0.0) + self.delta
 
     def _raw(self, losses: np.ndarray) -> np.ndarray:
-        """The warp before standardising, of losses already divided by ``unit``."""
-        if not self.log:
-            return losses
-        return np.log(np.maximum(losses - self.low, 0.0) + self.delta)
+        """The warp before standardising."""
+        return np.log(self._shifted(losses)) if self.log else losses / self.unit
 
     def __call__(self, losses: np.ndarray) -> np.ndarray:
         """Standardised warped targets."""
-        return (self._raw(np.asarray(losses, dtype=float) / self.unit) - self.center) / self.scale
+        return (self._raw(np.asarray(losses, dtype=float)) - self.center) / self.scale
 
     def log_jacobian(self, losses: np.ndarray) -> float:
         """``sum log |d warp / d loss|``: turns a likelihood of warped targets into one of losses.
@@ -253,8 +255,8 @@ class OutputWarp:
         Comparing GP evidence plus this term across warps picks the warp that explains
         the losses themselves best (the Box-Cox argument).
         """
-        losses = np.asarray(losses, dtype=float) / self.unit
+        losses = np.asarray(losses, dtype=float)
         total = -len(losses) * (np.log(self.scale) + np.log(self.unit))
         if self.log:
-            total -= np.sum(np.log(np.maximum(losses - self.low, 0.0) + self.delta))
+            total -= np.sum(np.log(self._shifted(losses)))
         return float(total)
