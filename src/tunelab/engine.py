@@ -11,6 +11,7 @@ import hashlib
 import math
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -20,10 +21,14 @@ from typing import Any
 
 from tunelab import _protocol as protocol
 from tunelab import storage as st
+from tunelab._owner import BEAT_INTERVAL, describe, new_owner, owner_gone
 from tunelab.exceptions import UserError
 from tunelab.executors._base import EXIT, PID_FILE, REPORT, Event, Executor, Launch, kill_group
 from tunelab.proposers import JobView, Proposal, Search, sign_of
 from tunelab.spec import BUDGET_NAME_KEY, ExperimentSpec
+
+REQUEST_INTERVAL = 0.5
+"""Seconds between two looks at the request inbox."""
 
 NO_RESULT = ("no result: the job ended without reporting a value; call tunelab.trial.report(value) "
              "or print '#Auptimizer:<value>'")
@@ -40,6 +45,8 @@ class _Active:
     final: protocol.Report | None = None
     extra: dict[str, float] = field(default_factory=dict)
     stop_requested: bool = False
+    stop_reason: str = "stopped early"
+    reports: int = 0
 
 
 @dataclass
@@ -87,6 +94,11 @@ class Engine:
         self.started = time.monotonic()
         self.best: tuple[float, int] | None = None
         self.counts = {s: 0 for s in (st.FINISHED, st.FAILED, st.STOPPED)}
+        self.host = socket.gethostname()
+        self.owner = new_owner()
+        self.inbox = st.Inbox(storage)
+        self.draining: str | None = None
+        self.last_beat = self.last_look = 0.0
 
     # Set-up ------------------------------------------------------------------------
     def _slots(self) -> list[dict[str, Any]]:
@@ -159,20 +171,35 @@ class Engine:
     # The loop ----------------------------------------------------------------------
     def run(self) -> Outcome:
         """Run until ``n_samples`` jobs ended, the search is exhausted, ``max_duration``
-        passed, or a job failed without ``ignore_fail``."""
-        self._restore()
+        passed, a job failed without ``ignore_fail``, or a stop was requested.
+
+        Raises:
+            UserError: another engine is running the experiment.
+        """
+        self._claim()
         try:
-            outcome = self._loop()
-        except KeyboardInterrupt:
-            self._cancel_active("interrupted by the user")
-            outcome = Outcome("interrupted", "interrupted; continue with `tunelab resume "
-                                             f"{self.experiment.name}`")
+            self._restore()
+            try:
+                outcome = self._loop()
+            except KeyboardInterrupt:
+                self._cancel_active("interrupted by the user")
+                outcome = Outcome("interrupted", "interrupted; continue with `tunelab resume "
+                                                 f"{self.experiment.name}`")
+            finally:
+                self.executor.shutdown()
+            if outcome.status == st.FINISHED and self.spec.resource_args.save_model and self.best:
+                self._save_model()
+            self.storage.set_experiment_status(self.experiment.id, outcome.status, outcome.message)
         finally:
-            self.executor.shutdown()
-        if outcome.status == st.FINISHED and self.spec.resource_args.save_model and self.best:
-            self._save_model()
-        self.storage.set_experiment_status(self.experiment.id, outcome.status, outcome.message)
+            self.storage.release(self.experiment.id, self.owner)
         return outcome
+
+    def _claim(self) -> None:
+        other = self.storage.claim(self.experiment.id, self.owner, owner_gone)
+        if other is not None:
+            raise UserError(f"experiment {other.name!r} is being run by another tunelab "
+                            f"({describe(other.owner, other.beat)}); stop it with `tunelab stop {other.name}` "
+                            f"or wait for it to end")
 
     def _target_jobs(self) -> float:
         return self.spec.n_samples if self.spec.n_samples else math.inf
@@ -184,6 +211,8 @@ class Engine:
             if failure:
                 return failure
             if not self.active:
+                if self.draining:
+                    return Outcome(st.STOPPED, f"{self.draining}: {self._summary()}")
                 if self.n_jobs >= self._target_jobs() or self.search.exhausted:
                     return Outcome(st.FINISHED, f"done: {self._summary()}")
                 if not self.queue:
@@ -199,13 +228,52 @@ class Engine:
                 if failure:
                     self._cancel_active("stopped after a job failure")
                     return failure
+            stop = self._tick()
+            if stop:
+                return stop
             if self.on_change:
                 self.on_change(self)
 
+    def _tick(self) -> Outcome | None:
+        """Heartbeat, and the requests sent from outside (``tunelab stop``, the dashboard)."""
+        now = time.monotonic()
+        if now - self.last_beat >= BEAT_INTERVAL:
+            self.storage.beat(self.experiment.id, self.owner)
+            self.last_beat = now
+        if now - self.last_look < REQUEST_INTERVAL:
+            return None
+        self.last_look = now
+        for request in self.inbox.open(self.experiment.id):
+            outcome = self._stop_job(request.target) if request.kind == st.STOP_JOB else \
+                self._stop_experiment(request.payload.get("mode", "drain"))
+            self.inbox.close(request.id, outcome)
+            if request.kind == st.STOP_EXPERIMENT and request.payload.get("mode") == "cancel":
+                self._cancel_active("stopped on request")
+                return Outcome(st.STOPPED, f"stopped on request, running jobs cancelled: {self._summary()}")
+        return None
+
+    def _stop_job(self, job_id: int | None) -> str:
+        active = next((a for a in self.active.values() if a.job_id == job_id), None)
+        if active is None:
+            return f"job {job_id} is not running"
+        if not active.stop_requested:
+            active.stop_requested, active.stop_reason = True, "stopped on request"
+            self.executor.stop(active.attempt_id)
+        return f"stopping job {job_id}"
+
+    def _stop_experiment(self, mode: str) -> str:
+        if mode == "cancel":
+            return f"cancelling {len(self.active)} running jobs and stopping"
+        self.draining = "stopped on request after the running jobs ended"
+        return f"no new jobs; stopping when the {len(self.active)} running jobs end"
+
     def _can_propose(self) -> bool:
-        return bool(self.queue) or (self.n_jobs < self._target_jobs() and not self.search.exhausted)
+        return not self.draining and (
+            bool(self.queue) or (self.n_jobs < self._target_jobs() and not self.search.exhausted))
 
     def _fill(self) -> Outcome | None:
+        if self.draining:
+            return None
         while self.free_slots and self.queue:
             job = self.queue.pop(0)
             self._launch(job, len(job.attempts) + 1)
@@ -235,7 +303,7 @@ class Engine:
         slot = self._pick_slot(job)
         resource = self.slots[slot]
         folder = self.root / "jobs" / self.folder_key / f"job-{job.id}" / f"attempt-{attempt_number}"
-        attempt_id = self.storage.start_attempt(job.id, attempt_number, resource, str(folder))
+        attempt_id = self.storage.start_attempt(job.id, attempt_number, resource, str(folder), self.host)
         config = dict(job.config)
         env = dict(self.spec.runtime_args.env)
         env[protocol.ENV_JOB_ID] = str(job.id)
@@ -292,7 +360,8 @@ class Engine:
         if report.kind == "final":
             active.final = report
         elif report.kind == "intermediate":
-            self.storage.add_intermediate(active.job_id, report.step, report.value)
+            self.storage.add_intermediate(active.job_id, active.attempt_id, active.reports, report.step, report.value)
+            active.reports += 1
             view = self.views[active.job_id]
             view.intermediate.append((report.step, self.sign * report.value))
             if self.stopper is not None and not active.stop_requested:
@@ -310,7 +379,7 @@ class Engine:
             value = final.value if final else None
             self.storage.end_attempt(active.job_id, active.attempt_id, job_status=st.STOPPED,
                                      attempt_status=st.STOPPED, value=value, extra=active.extra,
-                                     error="stopped early")
+                                     error=active.stop_reason)
             view.status, view.loss = st.STOPPED, (self.sign * value if value is not None
                                                   else view.intermediate[-1][1] if view.intermediate else None)
             return self._ended(active.job_id, view, st.STOPPED, value)

@@ -36,12 +36,14 @@ def job_dict(job: st.Job) -> dict[str, Any]:
         "result": _clean(job.value),
         "extra_results": job.extra,
         "intermediate": [[step, value] for step, value in job.intermediate],
+        "intermediate_attempt": next((a.number for a in job.attempts if a.id == job.attempt_id), None),
         "budget": job.budget,
         "error": job.error,
         "info": job.info,
         "attempts": [
             {"number": a.number, "status": a.status, "error": a.error, "resource": a.resource,
-             "started": a.started, "ended": a.ended, "folder": a.folder}
+             "host": a.host, "started": a.started, "ended": a.ended, "folder": a.folder,
+             "intermediate": [[step, value] for step, value in a.intermediate]}
             for a in job.attempts
         ],
     }

@@ -32,8 +32,8 @@ def import_records(store: st.Storage, name: str, records: list[dict[str, Any]]) 
         job = store.add_job(experiment.id, number, record["config"], record.get("budget"),
                             {"imported": "auptimizer", "aup_job_id": record["job_id"]})
         attempt = store.start_attempt(job, 1, {"imported": "auptimizer"}, "")
-        for step, value in record.get("intermediate") or []:
-            store.add_intermediate(job, step, value)
+        for seq, (step, value) in enumerate(record.get("intermediate") or []):
+            store.add_intermediate(job, attempt, seq, step, value)
         status = record["status"]
         store.end_attempt(job, attempt, job_status=status, attempt_status=status, value=record.get("score"),
                           extra=record.get("extra") or {},

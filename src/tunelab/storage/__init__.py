@@ -1,5 +1,6 @@
 """Where experiments, jobs, attempts and results are recorded."""
 
+from tunelab.storage._inbox import STOP_EXPERIMENT, STOP_JOB, Inbox, Request
 from tunelab.storage._store import (
     CANCELLED,
     FAILED,
@@ -23,11 +24,15 @@ __all__ = [
     "PENDING",
     "RUNNING",
     "STOPPED",
+    "STOP_EXPERIMENT",
+    "STOP_JOB",
     "STORAGE_ENV",
     "TERMINAL",
     "Attempt",
     "Experiment",
+    "Inbox",
     "Job",
+    "Request",
     "Storage",
     "default_url",
 ]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, insert, select, update
+from sqlalchemy import Double, create_engine, event, func, insert, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 
@@ -59,6 +59,8 @@ class Attempt:
     started: float
     ended: float | None
     error: str | None
+    host: str | None = None
+    intermediate: list[tuple[int, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -79,6 +81,10 @@ class Job:
     ended: float | None
     attempts: list[Attempt] = field(default_factory=list)
     intermediate: list[tuple[int, float]] = field(default_factory=list)
+    attempt_id: int | None = None
+    rev: int = 0
+    """``intermediate`` is the curve of the attempt that counts (``attempt_id``, the latest);
+    each attempt keeps its own in ``attempts[i].intermediate``."""
 
 
 @dataclass
@@ -93,6 +99,29 @@ class Experiment:
     created: float
     updated: float
     message: str | None
+    rev: int = 0
+    owner: str | None = None
+    beat: float | None = None
+
+
+def _experiment(row: Any) -> Experiment:
+    return Experiment(row.id, row.name, row.status, json.loads(row.spec), row.seed, row.created, row.updated,
+                      row.message, row.rev, row.owner, row.beat)
+
+
+def _job(row: Any) -> Job:
+    return Job(row.id, row.experiment_id, row.number, json.loads(row.config), row.budget, row.status, row.value,
+               json.loads(row.extra or "{}"), json.loads(row.info or "{}"), row.error, row.created, row.ended,
+               attempt_id=row.attempt_id, rev=row.rev)
+
+
+def _touch(conn: Connection, job_id: int) -> None:
+    """Count one change of the job's experiment and stamp the job with the new ``rev``."""
+    experiment_id = select(s.jobs.c.experiment_id).where(s.jobs.c.id == job_id).scalar_subquery()
+    conn.execute(update(s.experiments).where(s.experiments.c.id == experiment_id)
+                 .values(rev=s.experiments.c.rev + 1))
+    rev = select(s.experiments.c.rev).where(s.experiments.c.id == s.jobs.c.experiment_id).scalar_subquery()
+    conn.execute(update(s.jobs).where(s.jobs.c.id == job_id).values(rev=rev))
 
 
 class Storage:
@@ -106,7 +135,11 @@ class Storage:
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_url()
         self.engine = self._connect(self.url)
-        self._check_schema()
+        try:
+            self._check_schema()
+        except StorageError:
+            self.engine.dispose()
+            raise
 
     @staticmethod
     def _connect(url: str) -> Engine:
@@ -125,10 +158,12 @@ class Storage:
 
     def _check_schema(self) -> None:
         try:
-            s.metadata.create_all(self.engine)
             with self.engine.begin() as conn:
-                row = conn.execute(select(s.meta.c.value).where(s.meta.c.key == "schema_version")).first()
+                row = None
+                if inspect(conn).has_table(s.meta.name):
+                    row = conn.execute(select(s.meta.c.value).where(s.meta.c.key == "schema_version")).first()
                 if row is None:
+                    s.metadata.create_all(conn)
                     conn.execute(insert(s.meta).values(key="schema_version", value=str(s.SCHEMA_VERSION)))
                 elif int(row[0]) != s.SCHEMA_VERSION:
                     raise StorageError(f"storage schema is v{row[0]}, this tunelab needs v{s.SCHEMA_VERSION}: "
@@ -211,15 +246,13 @@ class Storage:
                 row = conn.execute(select(table).where(table.c.name == str(ref))).first()
         if row is None:
             raise StorageError(f"experiment {ref!r} not found in {self.url}; `tunelab ls` lists them")
-        return Experiment(row.id, row.name, row.status, json.loads(row.spec), row.seed,
-                          row.created, row.updated, row.message)
+        return _experiment(row)
 
     def experiments(self) -> list[Experiment]:
         """Every experiment, oldest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(s.experiments).order_by(s.experiments.c.id)).all()
-        return [Experiment(r.id, r.name, r.status, json.loads(r.spec), r.seed, r.created, r.updated, r.message)
-                for r in rows]
+        return [_experiment(r) for r in rows]
 
     def set_experiment_status(self, experiment_id: int, status: str, message: str | None = None) -> None:
         """Record the experiment's status and a message (why it stopped)."""
@@ -242,26 +275,48 @@ class Storage:
             result = conn.execute(insert(s.jobs).values(
                 experiment_id=experiment_id, number=number, config=_json(config), budget=budget,
                 status=PENDING, extra="{}", info=_json(info), created=time.time()))
-            return int(result.inserted_primary_key[0])
+            job_id = int(result.inserted_primary_key[0])
+            _touch(conn, job_id)
+            return job_id
 
-    def start_attempt(self, job_id: int, number: int, resource: dict[str, Any], folder: str) -> int:
-        """Mark the job running and record a new attempt; return the attempt id."""
+    def start_attempt(self, job_id: int, number: int, resource: dict[str, Any], folder: str,
+                      host: str | None = None) -> int:
+        """Mark the job running and record a new attempt, the one that counts from now on;
+        return the attempt id."""
         with self.engine.begin() as conn:
-            conn.execute(update(s.jobs).where(s.jobs.c.id == job_id).values(status=RUNNING, error=None))
             result = conn.execute(insert(s.attempts).values(
                 job_id=job_id, number=number, status=RUNNING, resource=_json(resource), folder=folder,
-                started=time.time()))
-            return int(result.inserted_primary_key[0])
+                started=time.time(), host=host))
+            attempt_id = int(result.inserted_primary_key[0])
+            conn.execute(update(s.jobs).where(s.jobs.c.id == job_id)
+                         .values(status=RUNNING, error=None, attempt_id=attempt_id))
+            _touch(conn, job_id)
+            return attempt_id
 
-    def add_intermediate(self, job_id: int, step: int, value: float) -> None:
-        """Record one intermediate value."""
-        with self.engine.begin() as conn:
-            conn.execute(insert(s.intermediate).values(job_id=job_id, step=step, value=value, time=time.time()))
+    def add_intermediate(self, job_id: int, attempt_id: int, seq: int, step: int, value: float) -> bool:
+        """Record the ``seq``-th intermediate value of an attempt, once.
+
+        Returns:
+            False when that report of that attempt was already recorded.
+        """
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(s.intermediate).values(job_id=job_id, attempt_id=attempt_id, seq=seq, step=step,
+                                                           value=value, time=time.time()))
+                _touch(conn, job_id)
+        except IntegrityError:
+            return False
+        return True
 
     def end_attempt(self, job_id: int, attempt_id: int, *, job_status: str, attempt_status: str,
                     value: float | None = None, extra: dict[str, float] | None = None,
-                    error: str | None = None) -> None:
-        """Record how an attempt ended and the job's resulting state, in one transaction."""
+                    error: str | None = None) -> bool:
+        """Record how an attempt ended and the job's resulting state, in one transaction.
+
+        Returns:
+            False when a newer attempt of the job counts: the attempt's row is updated,
+            the job is not.
+        """
         now = time.time()
         values: dict[str, Any] = {"status": job_status, "error": error}
         if job_status in TERMINAL:
@@ -273,7 +328,10 @@ class Storage:
         with self.engine.begin() as conn:
             conn.execute(update(s.attempts).where(s.attempts.c.id == attempt_id)
                          .values(status=attempt_status, ended=now, error=error))
-            conn.execute(update(s.jobs).where(s.jobs.c.id == job_id).values(**values))
+            counts = conn.execute(update(s.jobs).where(s.jobs.c.id == job_id, s.jobs.c.attempt_id == attempt_id)
+                                  .values(**values)).rowcount > 0
+            _touch(conn, job_id)
+        return counts
 
     def set_job(self, job_id: int, **values: Any) -> None:
         """Update plain job columns (``status``, ``error``, ``value``)."""
@@ -281,26 +339,22 @@ class Storage:
             values["extra"] = _json(values["extra"])
         with self.engine.begin() as conn:
             conn.execute(update(s.jobs).where(s.jobs.c.id == job_id).values(**values))
+            _touch(conn, job_id)
 
     def jobs(self, experiment_id: int, *, details: bool = True) -> list[Job]:
         """Every job of the experiment in proposal order, with attempts and intermediate values."""
+        return self._jobs(s.jobs.c.experiment_id == experiment_id, details)
+
+    def changes(self, experiment_id: int, after: int) -> tuple[int, list[Job]]:
+        """The experiment's ``rev`` now, and the jobs changed since ``after`` (a former ``rev``):
+        what a live view needs to catch up, at a cost that grows with the changes only."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(s.jobs).where(s.jobs.c.experiment_id == experiment_id)
-                                .order_by(s.jobs.c.number)).all()
-            jobs = {r.id: Job(r.id, r.experiment_id, r.number, json.loads(r.config), r.budget, r.status, r.value,
-                              json.loads(r.extra or "{}"), json.loads(r.info or "{}"), r.error, r.created, r.ended)
-                    for r in rows}
-            if details and jobs:
-                job_ids = select(s.jobs.c.id).where(s.jobs.c.experiment_id == experiment_id)
-                for a in conn.execute(select(s.attempts).where(s.attempts.c.job_id.in_(job_ids))
-                                      .order_by(s.attempts.c.job_id, s.attempts.c.number)):
-                    jobs[a.job_id].attempts.append(Attempt(a.id, a.number, a.status, json.loads(a.resource),
-                                                           a.folder, a.started, a.ended, a.error))
-                for i in conn.execute(select(s.intermediate).where(s.intermediate.c.job_id.in_(job_ids))
-                                      .order_by(s.intermediate.c.job_id, s.intermediate.c.step,
-                                                s.intermediate.c.id)):
-                    jobs[i.job_id].intermediate.append((i.step, i.value))
-        return list(jobs.values())
+            rev = conn.execute(select(s.experiments.c.rev).where(s.experiments.c.id == experiment_id)).scalar()
+        if rev is None:
+            raise StorageError(f"experiment {experiment_id!r} not found in {self.url}; `tunelab ls` lists them")
+        changed = [] if rev <= after else self._jobs(
+            (s.jobs.c.experiment_id == experiment_id) & (s.jobs.c.rev > after), True)
+        return rev, changed
 
     def job(self, job_id: int) -> Job:
         """One job by id.
@@ -308,15 +362,108 @@ class Storage:
         Raises:
             StorageError: no such job.
         """
-        with self.engine.connect() as conn:
-            row = conn.execute(select(s.jobs.c.experiment_id).where(s.jobs.c.id == job_id)).first()
-        if row is None:
+        found = self._jobs(s.jobs.c.id == job_id, True)
+        if not found:
             raise StorageError(f"job {job_id} not found in {self.url}; `tunelab show EXP` lists the jobs")
-        return next(j for j in self.jobs(row[0]) if j.id == job_id)
+        return found[0]
+
+    def _jobs(self, where: Any, details: bool) -> list[Job]:
+        with self.engine.connect() as conn:
+            jobs = {r.id: _job(r) for r in conn.execute(select(s.jobs).where(where).order_by(s.jobs.c.number))}
+            if details and jobs:
+                self._add_details(conn, jobs, select(s.jobs.c.id).where(where))
+        return list(jobs.values())
+
+    @staticmethod
+    def _add_details(conn: Connection, jobs: dict[int, Job], job_ids: Any) -> None:
+        attempts: dict[int, Attempt] = {}
+        for a in conn.execute(select(s.attempts).where(s.attempts.c.job_id.in_(job_ids))
+                              .order_by(s.attempts.c.job_id, s.attempts.c.number)):
+            attempts[a.id] = Attempt(a.id, a.number, a.status, json.loads(a.resource), a.folder, a.started,
+                                     a.ended, a.error, a.host)
+            jobs[a.job_id].attempts.append(attempts[a.id])
+        rows = conn.execute(select(s.intermediate).where(s.intermediate.c.job_id.in_(job_ids))
+                            .order_by(s.intermediate.c.job_id, s.intermediate.c.step, s.intermediate.c.id))
+        for i in rows:
+            job = jobs[i.job_id]
+            if i.attempt_id in attempts:
+                attempts[i.attempt_id].intermediate.append((i.step, i.value))
+            if i.attempt_id is None or i.attempt_id == job.attempt_id:
+                job.intermediate.append((i.step, i.value))
+
+    # Ownership -----------------------------------------------------------------------
+    def claim(self, experiment_id: int, owner: str, is_stale: Callable[[str, float], bool]) -> Experiment | None:
+        """Make ``owner`` the engine of the experiment unless another live engine is.
+
+        Args:
+            is_stale: tells from another owner's name and the age of its last beat
+                whether it is gone.
+
+        Returns:
+            None when claimed, else the experiment as its live owner left it.
+        """
+        table = s.experiments
+        now = time.time()
+        seen = self.experiment(experiment_id)
+        if seen.owner not in (None, owner) and not is_stale(seen.owner, now - (seen.beat or 0.0)):
+            return seen
+        unchanged = (table.c.owner.is_(None) if seen.owner is None
+                     else (table.c.owner == seen.owner) & (table.c.beat == seen.beat))
+        with self.engine.begin() as conn:
+            taken = conn.execute(update(table).where(table.c.id == experiment_id, unchanged)
+                                 .values(owner=owner, beat=now)).rowcount
+        return None if taken else self.experiment(experiment_id)
+
+    def beat(self, experiment_id: int, owner: str) -> None:
+        """Say that ``owner`` is alive and still running the experiment."""
+        with self.engine.begin() as conn:
+            conn.execute(update(s.experiments).where(s.experiments.c.id == experiment_id,
+                                                     s.experiments.c.owner == owner).values(beat=time.time()))
+
+    def release(self, experiment_id: int, owner: str) -> None:
+        """``owner`` no longer runs the experiment."""
+        with self.engine.begin() as conn:
+            conn.execute(update(s.experiments).where(s.experiments.c.id == experiment_id,
+                                                     s.experiments.c.owner == owner).values(owner=None, beat=None))
 
 
-_UPGRADES: dict[int, Callable[[Connection], None]] = {}
-"""Schema upgrade steps: ``_UPGRADES[v]`` turns a v schema into v+1 (none yet: v1 is the first)."""
+def _upgrade_1_to_2(conn: Connection) -> None:
+    """Per-attempt intermediate values, the job's counting attempt, change counters, the
+    engine's owner and heartbeat, attempt hosts, and the request inbox."""
+    added = {
+        s.experiments: ("rev", "owner", "beat"),
+        s.jobs: ("attempt_id", "rev"),
+        s.attempts: ("host",),
+        s.intermediate: ("attempt_id", "seq"),
+    }
+    for table, names in added.items():
+        for name in names:
+            column = table.c[name]
+            ddl = f"ALTER TABLE {table.name} ADD COLUMN {name} {column.type.compile(conn.dialect)}"
+            if column.server_default is not None:
+                ddl += f" DEFAULT {column.server_default.arg} NOT NULL"
+            conn.exec_driver_sql(ddl)
+    if conn.dialect.name == "mysql":
+        _widen_mysql_floats(conn)
+    for index in (*s.jobs.indexes, *s.intermediate.indexes):
+        if index.name in ("ix_jobs_rev", "uq_intermediate_attempt_seq"):
+            index.create(conn)
+    s.requests.create(conn)
+    latest = (select(func.max(s.attempts.c.id)).where(s.attempts.c.job_id == s.jobs.c.id).scalar_subquery())
+    conn.execute(update(s.jobs).values(attempt_id=latest))
+
+
+def _widen_mysql_floats(conn: Connection) -> None:
+    """v1 stored reals as MySQL's single-precision FLOAT: make them doubles."""
+    for table in (s.experiments, s.jobs, s.attempts, s.intermediate):
+        for column in table.columns:
+            if isinstance(column.type, Double):
+                null = "NULL" if column.nullable else "NOT NULL"
+                conn.exec_driver_sql(f"ALTER TABLE {table.name} MODIFY {column.name} DOUBLE {null}")
+
+
+_UPGRADES: dict[int, Callable[[Connection], None]] = {1: _upgrade_1_to_2}
+"""Schema upgrade steps: ``_UPGRADES[v]`` turns a v schema into v+1."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
