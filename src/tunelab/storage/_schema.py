@@ -51,11 +51,15 @@ jobs = Table(
     Column("ended", Double),
     Column("attempt_id", Integer),
     Column("rev", Integer, nullable=False, default=0, server_default="0"),
+    Column("objectives", Text),
+    Column("parent_id", Integer),
     UniqueConstraint("experiment_id", "number", name="uq_job_number"),
     Index("ix_jobs_rev", "experiment_id", "rev"),
 )
 """``attempt_id`` is the attempt whose outcome counts (the latest): an older attempt's late
-result never overwrites it. ``rev`` is the experiment's ``rev`` at the job's last change."""
+result never overwrites it. ``rev`` is the experiment's ``rev`` at the job's last change.
+``objectives`` holds every objective's value (JSON, name to value) when the experiment has
+several; ``parent_id`` is the job whose checkpoint a population-based job started from."""
 
 attempts = Table(
     "attempts", metadata,

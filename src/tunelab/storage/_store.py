@@ -429,10 +429,11 @@ class Storage:
 
 def _upgrade_1_to_2(conn: Connection) -> None:
     """Per-attempt intermediate values, the job's counting attempt, change counters, the
-    engine's owner and heartbeat, attempt hosts, and the request inbox."""
+    engine's owner and heartbeat, attempt hosts, the request inbox, and room for several
+    objectives and a parent per job."""
     added = {
         s.experiments: ("rev", "owner", "beat"),
-        s.jobs: ("attempt_id", "rev"),
+        s.jobs: ("attempt_id", "rev", "objectives", "parent_id"),
         s.attempts: ("host",),
         s.intermediate: ("attempt_id", "seq"),
     }
