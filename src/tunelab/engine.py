@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import signal
 import socket
 import sys
 import time
@@ -23,7 +22,7 @@ from tunelab import _protocol as protocol
 from tunelab import storage as st
 from tunelab._owner import BEAT_INTERVAL, describe, new_owner, owner_gone
 from tunelab.exceptions import UserError
-from tunelab.executors._base import EXIT, PID_FILE, REPORT, Event, Executor, Launch, kill_group
+from tunelab.executors import EXIT, REPORT, Event, Executor, Launch, Salvage, salvage
 from tunelab.proposers import JobView, Proposal, Search, sign_of
 from tunelab.spec import BUDGET_NAME_KEY, ExperimentSpec
 
@@ -46,7 +45,6 @@ class _Active:
     extra: dict[str, float] = field(default_factory=dict)
     stop_requested: bool = False
     stop_reason: str = "stopped early"
-    reports: int = 0
 
 
 @dataclass
@@ -144,17 +142,22 @@ class Engine:
         return views
 
     def _recover(self, job: st.Job) -> st.Job:
-        """A job left running by a coordinator that died: keep its result if it has one."""
+        """A job left running by a coordinator that died: record everything its attempt
+        reported (each intermediate value once, by its ``seq``), and its result if it has one.
+
+        Idempotent: a resume killed half-way through is redone by the next one.
+        """
         attempt = job.attempts[-1] if job.attempts else None
         if attempt is None or attempt.status != st.RUNNING:
             return job
-        pid = _pid_of(Path(attempt.folder)) if attempt.folder else None
-        if pid and _runs_job(pid, job.id):
-            kill_group(pid, signal.SIGKILL)
-        final = _final_in(Path(attempt.folder)) if attempt.folder else None
-        if final is not None and final.value is not None and math.isfinite(final.value):
+        found = salvage(Path(attempt.folder), self.spec.resource_args.multi_res_labels) if attempt.folder \
+            else Salvage()
+        for numbered in found.intermediate:
+            report = numbered.report
+            self.storage.add_intermediate(job.id, attempt.id, numbered.seq, report.step, report.value)
+        if found.final is not None and protocol.is_finite(found.final.value):
             self.storage.end_attempt(job.id, attempt.id, job_status=st.FINISHED, attempt_status=st.FINISHED,
-                                     value=final.value, extra=final.extra)
+                                     value=found.final.value, extra=found.extra)
         else:
             self.storage.end_attempt(job.id, attempt.id, job_status=st.PENDING, attempt_status=st.CANCELLED,
                                      error="interrupted: the coordinator stopped")
@@ -321,6 +324,8 @@ class Engine:
         launch = Launch(attempt_id, config, folder, argv=self._argv(config, folder), cwd=self.spec.workingdir,
                         env=env, timeout=self.spec.job_timeout, labels=self.spec.resource_args.multi_res_labels)
         self.active[attempt_id] = _Active(job.id, attempt_id, attempt_number, slot)
+        if job.id in self.views:
+            self.views[job.id].intermediate.clear()  # the curve is the new attempt's, the one that counts
         self.executor.submit(launch)
 
     def _pick_slot(self, job: st.Job) -> int:
@@ -350,18 +355,18 @@ class Engine:
         if active is None:
             return None
         if event.kind == REPORT:
-            self._on_report(active, event.report)
+            self._on_report(active, event.report, event.seq)
         elif event.kind == EXIT:
             return self._on_exit(active, event)
         return None
 
-    def _on_report(self, active: _Active, report: protocol.Report) -> None:
+    def _on_report(self, active: _Active, report: protocol.Report, seq: int) -> None:
         active.extra.update(report.extra)
         if report.kind == "final":
             active.final = report
         elif report.kind == "intermediate":
-            self.storage.add_intermediate(active.job_id, active.attempt_id, active.reports, report.step, report.value)
-            active.reports += 1
+            if not self.storage.add_intermediate(active.job_id, active.attempt_id, seq, report.step, report.value):
+                return
             view = self.views[active.job_id]
             view.intermediate.append((report.step, self.sign * report.value))
             if self.stopper is not None and not active.stop_requested:
@@ -499,39 +504,3 @@ def _budget_value(budget: float) -> float | int:
 def _visible_gpus() -> list[int]:
     raw = os.environ.get("CUDA_VISIBLE_DEVICES", "")
     return [int(x) for x in raw.split(",") if x.strip().isdigit()]
-
-
-def _final_in(folder: Path) -> protocol.Report | None:
-    """The last final report an attempt left in its folder (after a coordinator crash)."""
-    final = None
-    for name in ("events.jsonl", "stdout", "stderr"):
-        path = folder / name
-        if not path.is_file():
-            continue
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            if name != "events.jsonl" and not line.startswith((protocol.PREFIX, protocol.AUPTIMIZER_PREFIX)):
-                continue
-            try:
-                report = protocol.parse_line(line)
-            except protocol.ProtocolError:
-                continue
-            if report is not None and report.kind == "final":
-                final = report
-    return final
-
-
-def _pid_of(folder: Path) -> int | None:
-    """The process group an attempt ran in, from its folder (None when unknown)."""
-    try:
-        return int((folder / PID_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _runs_job(pid: int, job_id: int) -> bool:
-    """True when process ``pid`` is still the attempt of job ``job_id`` (not a reused pid)."""
-    marker = f"{protocol.ENV_JOB_ID}={job_id}".encode()
-    try:
-        return marker in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:
-        return False

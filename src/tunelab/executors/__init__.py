@@ -1,6 +1,7 @@
 """Where jobs run: local processes, function workers, or the user (passive)."""
 
 from tunelab.executors._base import EXIT, REPORT, STARTED, Event, Executor, Launch
+from tunelab.executors._salvage import Salvage, salvage
 from tunelab.executors.function import FunctionExecutor, function_ref
 from tunelab.executors.local import ScriptExecutor
 from tunelab.executors.passive import PassiveExecutor, write_result
@@ -14,7 +15,9 @@ __all__ = [
     "FunctionExecutor",
     "Launch",
     "PassiveExecutor",
+    "Salvage",
     "ScriptExecutor",
     "function_ref",
+    "salvage",
     "write_result",
 ]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import abc
 import contextlib
 import json
-import math
 import os
 import signal
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tunelab import _protocol as protocol
+from tunelab.executors._stream import ReportStream
 
 STARTED, REPORT, EXIT = "started", "report", "exit"
 
@@ -57,37 +57,25 @@ class Event:
     """Something that happened to an attempt.
 
     ``kind`` is ``started``, ``report`` (with ``report``) or ``exit`` (with ``error``:
-    ``None`` for a clean exit, else the reason it failed).
+    ``None`` for a clean exit, else the reason it failed). A report's ``seq`` is its
+    place in the attempt's stream (:class:`ReportStream`), the same after a crash.
     """
 
     key: int
     kind: str
     report: protocol.Report | None = None
     error: str | None = None
+    seq: int | None = None
 
 
 @dataclass
 class _Running:
     launch: Launch
     started: float
-    offsets: dict[str, int] = field(default_factory=dict)
-    partial: dict[str, str] = field(default_factory=dict)
+    stream: ReportStream
     stop_requested: float | None = None
     signalled: int = 0
     timed_out: bool = False
-    bad_report: str | None = None
-
-
-def _tail(path: Path, offset: int) -> tuple[bytes, int]:
-    try:
-        if os.stat(path).st_size <= offset:
-            return b"", offset
-        with open(path, "rb") as handle:
-            handle.seek(offset)
-            data = handle.read()
-    except FileNotFoundError:
-        return b"", offset
-    return data, offset + len(data)
 
 
 def log_tail(folder: Path, lines: int = 5) -> str:
@@ -129,7 +117,7 @@ class Executor(abc.ABC):
             protocol.ENV_REPORT_FILE: str(launch.folder / "events.jsonl"),
             protocol.ENV_STOP_FILE: str(launch.folder / "STOP"),
         }
-        self._running[launch.key] = _Running(launch, time.monotonic())
+        self._running[launch.key] = _Running(launch, time.monotonic(), ReportStream(launch.folder, launch.labels))
         pid = self._launch(launch)
         if pid is not None:
             (launch.folder / PID_FILE).write_text(str(pid), encoding="utf-8")
@@ -174,7 +162,7 @@ class Executor(abc.ABC):
             self._read_reports(run)
             code = self._exited(key)
             if code is not None:
-                self._read_reports(run)
+                self._read_reports(run, at_end=True)
                 del self._running[key]
                 self._events.append(Event(key, EXIT, error=self._exit_error(run, code)))
                 continue
@@ -201,34 +189,14 @@ class Executor(abc.ABC):
         if isinstance(code, str):
             return code
         if code == 0 or run.stop_requested is not None:
-            return run.bad_report
+            return run.stream.bad_report
         reason = f"exit code {code}" if code > 0 else f"killed by signal {-code}"
         tail = log_tail(run.launch.folder)
         return f"{reason}: {tail}" if tail else reason
 
-    def _read_reports(self, run: _Running) -> None:
-        for name in ("events.jsonl", "stdout", "stderr"):
-            data, run.offsets[name] = _tail(run.launch.folder / name, run.offsets.get(name, 0))
-            if not data:
-                continue
-            text = run.partial.get(name, "") + data.decode("utf-8", errors="replace")
-            *lines, run.partial[name] = text.split("\n")
-            for line in lines:
-                self._parse(run, line, from_file=name == "events.jsonl")
-
-    def _parse(self, run: _Running, line: str, *, from_file: bool) -> None:
-        stripped = line.strip()
-        if not from_file and not stripped.startswith((protocol.PREFIX, protocol.AUPTIMIZER_PREFIX)):
-            return
-        try:
-            report = protocol.parse_line(stripped, run.launch.labels)
-        except protocol.ProtocolError as exc:
-            run.bad_report = f"bad report: {exc}"
-            return
-        if report is not None:
-            if report.value is not None and not math.isfinite(report.value) and report.kind == "intermediate":
-                return
-            self._events.append(Event(run.launch.key, REPORT, report=report))
+    def _read_reports(self, run: _Running, *, at_end: bool = False) -> None:
+        for numbered in run.stream.read(at_end=at_end):
+            self._events.append(Event(run.launch.key, REPORT, report=numbered.report, seq=numbered.seq))
 
     def _wait(self, seconds: float) -> None:
         time.sleep(max(seconds, 0.0) if seconds < 0.005 else min(seconds, 0.005))

@@ -1,0 +1,101 @@
+"""An attempt's reports, read from its folder and numbered the same way live and after a crash.
+
+A trial reports through three files in its folder: ``events.jsonl`` (the trial API) and
+``stdout``/``stderr`` (``#tunelab:`` and ``#Auptimizer:`` lines). Each parsed report
+gets a sequence number that depends only on the file it is in and its place among that
+file's reports: the ``n``-th report of source ``i`` is ``seq = n * len(SOURCES) + i``.
+The engine reading a live attempt and ``resume`` reading a dead one's folder therefore
+give every report the same ``seq``, and storage records each ``(attempt, seq)`` once.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tunelab import _protocol as protocol
+
+SOURCES = ("events.jsonl", "stdout", "stderr")
+"""The files of an attempt's folder that carry reports, in the order they are read."""
+
+
+@dataclass
+class Numbered:
+    """A report and its place in the attempt's stream (see the module docstring)."""
+
+    seq: int
+    report: protocol.Report
+
+
+@dataclass
+class ReportStream:
+    """Reads the reports an attempt wrote to its folder, a little more at each call.
+
+    Args:
+        folder: the attempt's folder.
+        labels: names of the extra values of ``#Auptimizer:v,x,y`` lines.
+
+    Attributes:
+        bad_report: why the last malformed report line was refused, if any.
+
+    Example:
+        >>> stream = ReportStream(Path("job-1/attempt-1"))
+        >>> [n.seq for n in stream.read(at_end=True)]  # doctest: +SKIP
+        [0, 3, 1]
+    """
+
+    folder: Path
+    labels: list[str] = field(default_factory=list)
+    bad_report: str | None = field(default=None, init=False)
+    _offsets: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    _partial: dict[str, bytes] = field(default_factory=dict, init=False, repr=False)
+    _counts: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+
+    def read(self, *, at_end: bool = False) -> list[Numbered]:
+        """The reports written since the last call, source by source.
+
+        Args:
+            at_end: the attempt's process is gone, so a last line without a newline is
+                complete and read too (else it waits for its newline).
+        """
+        found: list[Numbered] = []
+        for index, name in enumerate(SOURCES):
+            data, self._offsets[name] = _tail(self.folder / name, self._offsets.get(name, 0))
+            *lines, rest = (self._partial.get(name, b"") + data).split(b"\n")
+            self._partial[name] = b"" if at_end else rest
+            if at_end and rest.strip():
+                lines.append(rest)
+            for line in lines:
+                report = self._parse(line.decode("utf-8", errors="replace"), from_file=name == SOURCES[0])
+                if report is None:
+                    continue
+                count = self._counts.get(name, 0)
+                self._counts[name] = count + 1
+                if report.kind == "intermediate" and not math.isfinite(report.value):
+                    continue
+                found.append(Numbered(count * len(SOURCES) + index, report))
+        return found
+
+    def _parse(self, line: str, *, from_file: bool) -> protocol.Report | None:
+        stripped = line.strip()
+        if not from_file and not stripped.startswith((protocol.PREFIX, protocol.AUPTIMIZER_PREFIX)):
+            return None
+        try:
+            return protocol.parse_line(stripped, self.labels)
+        except protocol.ProtocolError as exc:
+            self.bad_report = f"bad report: {exc}"
+            return None
+
+
+def _tail(path: Path, offset: int) -> tuple[bytes, int]:
+    try:
+        if os.stat(path).st_size <= offset:
+            return b"", offset
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read()
+    except FileNotFoundError:
+        return b"", offset
+    return data, offset + len(data)
