@@ -9,11 +9,16 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+
+POSTGRES = os.environ.get("TUNELAB_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+"""The PostgreSQL server of the tests (an unreachable server fails them, never skips)."""
 
 SHARED = Path(os.environ.get("TUNELAB_SHARED") or Path(__file__).resolve().parents[2] / "shared")
 """The folder shared with the project (seed examples, benchmark problems), beside the clone."""
@@ -31,6 +36,22 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def storage_url(workdir: Path) -> str:
     """A SQLite database in the working directory."""
     return f"sqlite:///{workdir / 'db' / 'tunelab.db'}"
+
+
+def fresh_database(server: str) -> tuple[str, Callable[[], None]]:
+    """A new empty database on the server at ``server``: its URL and a function that drops it."""
+    name = f"tl_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+
+    def drop() -> None:
+        force = " WITH (FORCE)" if admin.dialect.name == "postgresql" else ""
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE {name}{force}"))
+        admin.dispose()
+
+    return server.rsplit("/", 1)[0] + "/" + name, drop
 
 
 def write(path: Path, text: str) -> Path:

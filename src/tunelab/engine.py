@@ -22,7 +22,7 @@ from tunelab import _protocol as protocol
 from tunelab import storage as st
 from tunelab._owner import BEAT_INTERVAL, describe, new_owner, owner_gone
 from tunelab.exceptions import UserError
-from tunelab.executors import EXIT, REPORT, Event, Executor, Launch, Salvage, salvage
+from tunelab.executors import EXIT, REPORT, Event, Executor, Launch, Numbered, Salvage, rank, salvage
 from tunelab.proposers import JobView, Proposal, Search, sign_of
 from tunelab.spec import BUDGET_NAME_KEY, ExperimentSpec
 
@@ -42,6 +42,7 @@ class _Active:
     attempt_number: int
     slot: int
     final: protocol.Report | None = None
+    final_seq: int = 0
     extra: dict[str, float] = field(default_factory=dict)
     stop_requested: bool = False
     stop_reason: str = "stopped early"
@@ -155,9 +156,10 @@ class Engine:
         for numbered in found.intermediate:
             report = numbered.report
             self.storage.add_intermediate(job.id, attempt.id, numbered.seq, report.step, report.value)
-        if found.final is not None and protocol.is_finite(found.final.value):
+        final = found.final.report if found.final else None
+        if final is not None and protocol.is_finite(final.value):
             self.storage.end_attempt(job.id, attempt.id, job_status=st.FINISHED, attempt_status=st.FINISHED,
-                                     value=found.final.value, extra=found.extra)
+                                     value=final.value, extra=found.extra)
         else:
             self.storage.end_attempt(job.id, attempt.id, job_status=st.PENDING, attempt_status=st.CANCELLED,
                                      error="interrupted: the coordinator stopped")
@@ -355,17 +357,20 @@ class Engine:
         if active is None:
             return None
         if event.kind == REPORT:
-            self._on_report(active, event.report, event.seq)
+            self._on_report(active, Numbered(event.seq, event.report))
         elif event.kind == EXIT:
             return self._on_exit(active, event)
         return None
 
-    def _on_report(self, active: _Active, report: protocol.Report, seq: int) -> None:
+    def _on_report(self, active: _Active, numbered: Numbered) -> None:
+        report = numbered.report
         active.extra.update(report.extra)
         if report.kind == "final":
-            active.final = report
+            if active.final is None or rank(numbered.seq) > rank(active.final_seq):
+                active.final, active.final_seq = report, numbered.seq
         elif report.kind == "intermediate":
-            if not self.storage.add_intermediate(active.job_id, active.attempt_id, seq, report.step, report.value):
+            if not self.storage.add_intermediate(active.job_id, active.attempt_id, numbered.seq, report.step,
+                                                 report.value):
                 return
             view = self.views[active.job_id]
             view.intermediate.append((report.step, self.sign * report.value))

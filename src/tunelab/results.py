@@ -26,6 +26,12 @@ def _column(name: str, row: dict[str, Any], prefix: str) -> str:
 _RESERVED = ("intermediate",)
 
 
+def curve_attempt(job: st.Job) -> int | None:
+    """The number of the attempt whose intermediate values are the job's curve (the one
+    that counts), or None for values recorded before schema v2."""
+    return next((a.number for a in job.attempts if a.id == job.attempt_id), None)
+
+
 def job_dict(job: st.Job) -> dict[str, Any]:
     """One job in the documented ``show --json`` form."""
     return {
@@ -36,7 +42,7 @@ def job_dict(job: st.Job) -> dict[str, Any]:
         "result": _clean(job.value),
         "extra_results": job.extra,
         "intermediate": [[step, value] for step, value in job.intermediate],
-        "intermediate_attempt": next((a.number for a in job.attempts if a.id == job.attempt_id), None),
+        "intermediate_attempt": curve_attempt(job),
         "budget": job.budget,
         "error": job.error,
         "info": job.info,
@@ -128,12 +134,14 @@ class ExperimentResult:
         return rows
 
     def dataframe(self) -> pd.DataFrame:
-        """The jobs as a pandas DataFrame (one row per job), with intermediate values as lists."""
+        """The jobs as a pandas DataFrame (one row per job), with intermediate values as lists
+        and the number of the attempt they come from."""
         import pandas as pd
 
         frame = pd.DataFrame(self.rows())
         if len(frame):
             frame["intermediate"] = [[list(p) for p in j.intermediate] for j in self.jobs]
+            frame["intermediate_attempt"] = [curve_attempt(j) for j in self.jobs]
         return frame
 
     def to_csv(self) -> str:

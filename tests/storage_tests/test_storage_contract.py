@@ -8,27 +8,18 @@ skipped, because the project promises these back-ends.
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import POSTGRES, fresh_database
 from tunelab import storage as st
 from tunelab.exceptions import StorageError, UserError
 
 SERVERS = {
-    "postgresql": os.environ.get("TUNELAB_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+    "postgresql": POSTGRES,
     "mysql": os.environ.get("TUNELAB_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306/test"),
 }
-
-
-def _fresh_database(server: str) -> tuple[str, sa.Engine, str]:
-    """A new empty database on ``server``; returns its URL, an admin engine and its name."""
-    name = f"tl_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    return server.rsplit("/", 1)[0] + "/" + name, admin, name
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mysql"])
@@ -38,13 +29,11 @@ def store(request, tmp_path):
         yield storage
         storage.close()
         return
-    url, admin, name = _fresh_database(SERVERS[request.param])
+    url, drop = fresh_database(SERVERS[request.param])
     storage = st.Storage(url)
     yield storage
     storage.close()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE {name}"))
-    admin.dispose()
+    drop()
 
 
 def test_experiment_round_trip_and_unique_names(store):
@@ -201,9 +190,9 @@ def v1_url(request, tmp_path):
 
     v1 = json.loads((Path(__file__).parent / "data" / "v1_database.json").read_text(encoding="utf-8"))
     if request.param == "sqlite":
-        url, admin, name = f"sqlite:///{tmp_path / 'v1.sqlite'}", None, None
+        url, drop = f"sqlite:///{tmp_path / 'v1.sqlite'}", None
     else:
-        url, admin, name = _fresh_database(SERVERS[request.param])
+        url, drop = fresh_database(SERVERS[request.param])
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         for statement in v1["ddl"][request.param]:
@@ -216,10 +205,8 @@ def v1_url(request, tmp_path):
                                      f"(SELECT max(id) FROM {table}))")
     engine.dispose()
     yield url
-    if admin is not None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE {name}"))
-        admin.dispose()
+    if drop is not None:
+        drop()
 
 
 def test_a_v1_database_is_refused_until_upgraded_then_reads_and_writes_as_before(v1_url):

@@ -2,6 +2,7 @@
 
 from tunelab.executors._base import EXIT, REPORT, STARTED, Event, Executor, Launch
 from tunelab.executors._salvage import Salvage, salvage
+from tunelab.executors._stream import Numbered, rank
 from tunelab.executors.function import FunctionExecutor, function_ref
 from tunelab.executors.local import ScriptExecutor
 from tunelab.executors.passive import PassiveExecutor, write_result
@@ -14,10 +15,12 @@ __all__ = [
     "Executor",
     "FunctionExecutor",
     "Launch",
+    "Numbered",
     "PassiveExecutor",
     "Salvage",
     "ScriptExecutor",
     "function_ref",
+    "rank",
     "salvage",
     "write_result",
 ]

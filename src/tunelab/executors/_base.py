@@ -65,7 +65,7 @@ class Event:
     kind: str
     report: protocol.Report | None = None
     error: str | None = None
-    seq: int | None = None
+    seq: int = 0
 
 
 @dataclass

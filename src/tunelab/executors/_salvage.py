@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tunelab import _protocol as protocol
 from tunelab.executors._base import kill_group
-from tunelab.executors._stream import Numbered, ReportStream
+from tunelab.executors._stream import Numbered, ReportStream, rank
 
 GONE_WAIT = 5.0
 """Seconds to wait for killed leftover processes to be gone before reading the folder."""
@@ -32,12 +32,13 @@ class Salvage:
     Attributes:
         intermediate: the intermediate reports, each with its ``seq``.
         extra: the extra results of every report merged, later ones winning.
-        final: the last final report, or ``None``.
+        final: the final report that counts (see :func:`~tunelab.executors._stream.rank`),
+            or ``None``.
     """
 
     intermediate: list[Numbered] = field(default_factory=list)
     extra: dict[str, float] = field(default_factory=dict)
-    final: protocol.Report | None = None
+    final: Numbered | None = None
 
 
 def salvage(folder: Path, labels: list[str] | None = None) -> Salvage:
@@ -56,8 +57,8 @@ def salvage(folder: Path, labels: list[str] | None = None) -> Salvage:
     for numbered in ReportStream(folder, list(labels or [])).read(at_end=True):
         report = numbered.report
         found.extra.update(report.extra)
-        if report.kind == "final":
-            found.final = report
+        if report.kind == "final" and (found.final is None or rank(numbered.seq) > rank(found.final.seq)):
+            found.final = numbered
         elif report.kind == "intermediate":
             found.intermediate.append(numbered)
     return found

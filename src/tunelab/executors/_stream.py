@@ -6,6 +6,8 @@ gets a sequence number that depends only on the file it is in and its place amon
 file's reports: the ``n``-th report of source ``i`` is ``seq = n * len(SOURCES) + i``.
 The engine reading a live attempt and ``resume`` reading a dead one's folder therefore
 give every report the same ``seq``, and storage records each ``(attempt, seq)`` once.
+When an attempt reports several final values, the one that counts is chosen by ``seq``
+too (:func:`rank`), never by which file happened to be read first.
 """
 
 from __future__ import annotations
@@ -19,6 +21,13 @@ from tunelab import _protocol as protocol
 
 SOURCES = ("events.jsonl", "stdout", "stderr")
 """The files of an attempt's folder that carry reports, in the order they are read."""
+
+
+def rank(seq: int) -> tuple[int, int]:
+    """Orders reports of one kind: the highest rank wins. A report of an earlier source
+    (the trial API before printed lines) outranks a later source's; within a source, the
+    later report wins."""
+    return -(seq % len(SOURCES)), seq // len(SOURCES)
 
 
 @dataclass
