@@ -28,7 +28,8 @@ def test_live_reading_and_salvage_number_reports_alike(tmp_path):
               ("stdout", "epoch 1\n#tunelab:" + _line("intermediate", step=1, value=2.0)),
               ("events.jsonl", _line("intermediate", step=0, value=1.0)[9:]),
               ("stderr", "#Auptimizer:0.5\n"),
-              ("events.jsonl", _line("intermediate", step=2, value=3.0) + _line("final", value=3.0))]
+              ("events.jsonl", _line("intermediate", step=2, value=3.0) + _line("final", value=3.0)
+               + _line("final", value=9.0)[:12])]  # the last line cut short by a kill
     for name, text in chunks:
         with open(tmp_path / name, "a", encoding="utf-8") as handle:
             handle.write(text)
@@ -37,6 +38,7 @@ def test_live_reading_and_salvage_number_reports_alike(tmp_path):
     assert [(n.seq, n.report.step) for n in seen if n.report.kind == "intermediate"] == [(1, 1), (0, 0), (3, 2)]
     assert sorted((n.seq, n.report.step) for n in found.intermediate) == [(0, 0), (1, 1), (3, 2)]
     assert found.final.report.value == 3.0  # the trial API's final outranks a printed one, live too
+    assert [n.seq for n in live.read(at_end=True)] == [] and live.bad_report is None
 
 
 def test_resume_records_every_step_once_and_kills_the_leftover_trial(workdir):

@@ -67,17 +67,19 @@ class ReportStream:
 
         Args:
             at_end: the attempt's process is gone, so a last line without a newline is
-                complete and read too (else it waits for its newline).
+                read too (else it waits for its newline); a kill may have cut it, so it
+                is skipped, not refused, when malformed.
         """
         found: list[Numbered] = []
         for index, name in enumerate(SOURCES):
             data, self._offsets[name] = _tail(self.folder / name, self._offsets.get(name, 0))
             *lines, rest = (self._partial.get(name, b"") + data).split(b"\n")
             self._partial[name] = b"" if at_end else rest
-            if at_end and rest.strip():
-                lines.append(rest)
-            for line in lines:
-                report = self._parse(line.decode("utf-8", errors="replace"), from_file=name == SOURCES[0])
+            complete = [(line, True) for line in lines]
+            cut = [(rest, False)] if at_end and rest.strip() else []
+            for line, strict in complete + cut:
+                report = self._parse(line.decode("utf-8", errors="replace"), from_file=name == SOURCES[0],
+                                     strict=strict)
                 if report is None:
                     continue
                 count = self._counts.get(name, 0)
@@ -87,14 +89,15 @@ class ReportStream:
                 found.append(Numbered(count * len(SOURCES) + index, report))
         return found
 
-    def _parse(self, line: str, *, from_file: bool) -> protocol.Report | None:
+    def _parse(self, line: str, *, from_file: bool, strict: bool) -> protocol.Report | None:
         stripped = line.strip()
         if not from_file and not stripped.startswith((protocol.PREFIX, protocol.AUPTIMIZER_PREFIX)):
             return None
         try:
             return protocol.parse_line(stripped, self.labels)
         except protocol.ProtocolError as exc:
-            self.bad_report = f"bad report: {exc}"
+            if strict:
+                self.bad_report = f"bad report: {exc}"
             return None
 
 
