@@ -12,8 +12,8 @@ import sys
 from tests.conftest import show, tunelab, write
 from tunelab import api
 from tunelab import storage as st
+from tunelab._reports import ReportStream
 from tunelab.executors import salvage
-from tunelab.executors._stream import ReportStream
 from tunelab.stoppers import Decision
 
 

@@ -357,7 +357,7 @@ class Engine:
         if active is None:
             return None
         if event.kind == REPORT:
-            self._on_report(active, Numbered(event.seq, event.report))
+            self._on_report(active, Numbered(event.report_seq, event.report))
         elif event.kind == EXIT:
             return self._on_exit(active, event)
         return None

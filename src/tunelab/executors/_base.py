@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tunelab import _protocol as protocol
-from tunelab.executors._stream import ReportStream
+from tunelab._reports import ReportStream
 
 STARTED, REPORT, EXIT = "started", "report", "exit"
 
@@ -57,15 +57,16 @@ class Event:
     """Something that happened to an attempt.
 
     ``kind`` is ``started``, ``report`` (with ``report``) or ``exit`` (with ``error``:
-    ``None`` for a clean exit, else the reason it failed). A report's ``seq`` is its
-    place in the attempt's stream (:class:`ReportStream`), the same after a crash.
+    ``None`` for a clean exit, else the reason it failed). A report's ``report_seq`` is
+    its place in the attempt's files (:class:`~tunelab._reports.ReportStream`), the number
+    storage records it under, the same when ``resume`` reads the files after a crash.
     """
 
     key: int
     kind: str
     report: protocol.Report | None = None
     error: str | None = None
-    seq: int = 0
+    report_seq: int = 0
 
 
 @dataclass
@@ -196,7 +197,7 @@ class Executor(abc.ABC):
 
     def _read_reports(self, run: _Running, *, at_end: bool = False) -> None:
         for numbered in run.stream.read(at_end=at_end):
-            self._events.append(Event(run.launch.key, REPORT, report=numbered.report, seq=numbered.seq))
+            self._events.append(Event(run.launch.key, REPORT, report=numbered.report, report_seq=numbered.seq))
 
     def _wait(self, seconds: float) -> None:
         time.sleep(max(seconds, 0.0) if seconds < 0.005 else min(seconds, 0.005))

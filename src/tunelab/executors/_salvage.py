@@ -4,7 +4,7 @@
 outlive the coordinator (it runs in a session of its own), so the processes of the attempt
 are found by the report file in their environment, killed, and waited for before the
 folder is read: nothing is written after the reading. Reading uses the live engine's
-:class:`~tunelab.executors._stream.ReportStream`, so each report gets the ``seq`` it had or
+:class:`~tunelab._reports.ReportStream`, so each report gets the ``seq`` it had or
 would have had live, and calling :func:`salvage` twice gives the same answer.
 """
 
@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tunelab import _protocol as protocol
+from tunelab._reports import Numbered, ReportStream, rank
 from tunelab.executors._base import kill_group
-from tunelab.executors._stream import Numbered, ReportStream, rank
 
 GONE_WAIT = 5.0
 """Seconds to wait for killed leftover processes to be gone before reading the folder."""
@@ -32,7 +32,7 @@ class Salvage:
     Attributes:
         intermediate: the intermediate reports, each with its ``seq``.
         extra: the extra results of every report merged, later ones winning.
-        final: the final report that counts (see :func:`~tunelab.executors._stream.rank`),
+        final: the final report that counts (see :func:`~tunelab._reports.rank`),
             or ``None``.
     """
 

@@ -1,5 +1,7 @@
 """An attempt's reports, read from its folder and numbered the same way live and after a crash.
 
+Standard library and :mod:`tunelab._protocol` only: whatever runs beside a trial can use it.
+
 A trial reports through three files in its folder: ``events.jsonl`` (the trial API) and
 ``stdout``/``stderr`` (``#tunelab:`` and ``#Auptimizer:`` lines). Each parsed report
 gets a sequence number that depends only on the file it is in and its place among that
