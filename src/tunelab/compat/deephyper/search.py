@@ -37,7 +37,7 @@ _CBO_IGNORED = ("acq_func", "acq_optimizer", "acq_optimizer_freq", "kappa", "xi"
                 "moo_scalarization_weight", "objective_scaler", "stopper", "checkpoint_history_to_csv",
                 "acq_optimizer_kwargs", "acq_func_kwargs", "surrogate_model_kwargs", "verbose")
 _ENGINE_COLUMNS = {"job_id", "number", "status", "value", "budget", "attempts", "started", "ended", "duration",
-                   "error", "intermediate"}
+                   "error", "intermediate", "intermediate_attempt"}
 
 
 def _seed(random_state: Any) -> int | None:
