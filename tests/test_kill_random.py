@@ -136,10 +136,9 @@ def _experiment_id(storage: st.Storage, name: str) -> int | None:
         return None
 
 
-def _jobs(storage: st.Storage, name: str, status: str | None = None) -> dict[int, st.Job]:
+def _jobs(storage: st.Storage, name: str) -> dict[int, st.Job]:
     experiment_id = _experiment_id(storage, name)
-    jobs = storage.jobs(experiment_id) if experiment_id is not None else []
-    return {j.id: j for j in jobs if status is None or j.status == status}
+    return {j.id: j for j in (storage.jobs(experiment_id) if experiment_id is not None else [])}
 
 
 def _finished(storage: st.Storage, name: str) -> int:
