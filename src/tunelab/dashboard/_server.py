@@ -19,6 +19,8 @@ import hmac
 import ipaddress
 import json
 import re
+import sys
+import traceback
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -162,6 +164,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = HTTPStatus.CONFLICT, {"error": str(exc), "no_engine": True}
         except (StorageError, UserError) as exc:
             status, body = HTTPStatus.NOT_FOUND, {"error": str(exc)}
+        except Exception as exc:  # a bug or a database hiccup: say so, keep serving, log the traceback
+            traceback.print_exc(file=sys.stderr)
+            status, body = HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"internal error: {exc}"}
         data = json.dumps(body, allow_nan=False, default=str).encode()
         self._send(status, data, "application/json")
 

@@ -261,15 +261,8 @@ function counts(state) {
 
 function renderHeader(state, header) {
   const e = state.exp;
-  const status = h("div", {class: "action-status", id: "action-status"});
-  const stop = (mode) => async () => {
-    status.classList.remove("error");
-    status.textContent = "asking the engine…";
-    try {
-      const sent = await post(`/api/experiments/${e.id}/stop`, {mode});
-      await followRequest(sent.request, status);
-    } catch (err) { status.classList.add("error"); status.textContent = err.message; }
-  };
+  const status = actionLine("action-status", state);
+  const stop = (mode) => () => act(state, "action-status", `/api/experiments/${e.id}/stop`, {mode});
   const why = e.engine ? null : "No engine is running this experiment: nothing to stop";
   const best = e.best;
   clear(header).append(h("div", {class: "header-grid"},
@@ -295,15 +288,32 @@ function renderHeader(state, header) {
       status)));
 }
 
-async function followRequest(requestId, status) {
-  status.textContent = "request sent; waiting for the engine…";
-  for (let i = 0; i < 60; i++) {
-    const r = await api(`/api/requests/${requestId}`);
-    if (r.handled) { status.textContent = `engine: ${r.outcome}`; return r; }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  status.textContent = "the engine has not answered yet; it acts on requests while it runs";
-  return null;
+// An action's line survives re-renders: its text lives in `holder.action`.
+function actionLine(id, holder) {
+  const line = h("div", {class: "action-status", id, text: holder.action ? holder.action.text : ""});
+  if (holder.action && holder.action.error) line.classList.add("error");
+  return line;
+}
+
+function say(holder, id, text, error) {
+  holder.action = {text, error};
+  const line = document.getElementById(id);
+  if (line) { line.textContent = text; line.classList.toggle("error", Boolean(error)); }
+}
+
+// Send a request to the engine through the inbox and show its answer when it comes.
+async function act(holder, id, path, body) {
+  say(holder, id, "asking the engine…");
+  try {
+    const sent = await post(path, body);
+    say(holder, id, "request sent; waiting for the engine…");
+    for (let i = 0; i < 60; i++) {
+      const r = await api(`/api/requests/${sent.request}`);
+      if (r.handled) { say(holder, id, `engine: ${r.outcome}`); return; }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    say(holder, id, "the engine has not answered yet; it acts on requests while it runs");
+  } catch (err) { say(holder, id, err.message, true); }
 }
 
 function showTab(state, panel) {
@@ -444,6 +454,7 @@ function closeDrawer() {
   const c = drawer.chart;
   if (c) { c.dispose(); drawer.chart = null; }
   drawer.classList.add("hidden");
+  drawer.action = null;
   clear(drawer);
 }
 
@@ -467,16 +478,8 @@ function kvTable(entries) {
 }
 
 function renderJob(drawer, job) {
-  const status = h("div", {class: "action-status", id: "job-action-status"});
-  const stop = async () => {
-    status.classList.remove("error");
-    try {
-      const sent = await post(`/api/jobs/${job.id}/stop`, {});
-      await followRequest(sent.request, status);
-    } catch (err) { status.classList.add("error"); status.textContent = err.message; }
-  };
-  const keepStatus = drawer.querySelector("#job-action-status");
-  if (keepStatus) { status.textContent = keepStatus.textContent; status.className = keepStatus.className; }
+  const status = actionLine("job-action-status", drawer);
+  const stop = () => act(drawer, "job-action-status", `/api/jobs/${job.id}/stop`, {});
   if (drawer.chart) { drawer.chart.dispose(); drawer.chart = null; }
   const curve = h("div", {class: "chart small", id: "job-curve"});
   clear(drawer).append(
