@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.conftest import tunelab, write_experiment
-from tunelab import analysis
+from tunelab import analysis, api
 from tunelab.results import ExperimentResult
 from tunelab.storage import Attempt, Experiment, Job
 
@@ -98,3 +98,6 @@ def test_plot_cli_writes_each_kind(workdir, script, storage_url):
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "--output: 'plot.png' is not an .html" in out.stderr
     out = tunelab("plot", "nope", "--storage", storage_url)
     assert out.returncode == 2 and "experiment 'nope' not found" in out.stderr
+    figure = api.plot("quad", "slice", storage=storage_url)
+    assert figure.option["series"][0]["name"] == "x" and len(figure.option["series"][0]["data"]) == 6
+    assert api.compare(["quad"], storage=storage_url).option["series"][0]["name"] == "quad"
