@@ -168,7 +168,8 @@ def importance(result: ExperimentResult) -> list[tuple[str, float]]:
     values = np.array([j.value for j in jobs])
     if np.ptp(values) == 0:
         return [(p["name"], 0.0) for p in params]
-    forest = RandomForestRegressor(n_estimators=64, min_samples_leaf=2, random_state=0, n_jobs=1)
+    forest = RandomForestRegressor(n_estimators=32, min_samples_leaf=3, max_samples=0.5 if len(jobs) > 200 else None,
+                                   random_state=0, n_jobs=1)
     forest.fit(features, values)
     ranked = sorted(zip((p["name"] for p in params), forest.feature_importances_), key=lambda t: -t[1])
     return [(name, float(score)) for name, score in ranked]

@@ -8,8 +8,10 @@ O(changes) in the database however many jobs the experiment has; plots are compu
 
 from __future__ import annotations
 
+import importlib
 import math
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,10 @@ from tunelab.results import ExperimentResult, job_dict
 TAIL_BYTES = 16_384
 """How much of the end of a job's stdout and stderr the job view shows."""
 
+MIN_AGE = {"importance": 10.0}
+"""Seconds a plot is kept however much the experiment changed: fitting a forest at every
+finished job of a busy experiment would keep a core busy for a page."""
+
 
 class _Live:
     """An experiment's jobs as of ``rev``, caught up on demand."""
@@ -30,7 +36,7 @@ class _Live:
         self.rev = -1
         self.jobs: dict[int, st.Job] = {}
         self.lock = threading.Lock()
-        self.plots: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.plots: dict[str, tuple[int, float, dict[str, Any]]] = {}
 
 
 def job_row(job: st.Job) -> dict[str, Any]:
@@ -70,6 +76,8 @@ class DashboardData:
         self._live: dict[int, _Live] = {}
         self._summaries: dict[int, tuple[int, dict[str, Any]]] = {}
         self._lock = threading.Lock()
+        # scikit-learn takes seconds to import: do it now, so the first importance plot is quick.
+        threading.Thread(target=importlib.import_module, args=("sklearn.ensemble",), daemon=True).start()
 
     # Experiments -------------------------------------------------------------------------
     def experiments(self) -> list[dict[str, Any]]:
@@ -152,11 +160,12 @@ class DashboardData:
         """The ECharts option of one plot, recomputed only when the experiment changed."""
         exp = self.storage.experiment(experiment_id)
         live = self._caught_up(experiment_id)
-        cached = live.plots.get(kind)
-        if cached and cached[0] == live.rev and kind != "timeline":
-            return cached[1]
+        rev, made, option = live.plots.get(kind, (-1, 0.0, {}))
+        fresh = rev == live.rev and kind != "timeline"  # a running job's bar grows with the clock
+        if fresh or time.monotonic() - made < MIN_AGE.get(kind, 0.0):
+            return option
         option = analysis.plot(self._result(exp), kind).option
-        live.plots[kind] = (live.rev, option)
+        live.plots[kind] = (live.rev, time.monotonic(), option)
         return option
 
     def compare(self, experiment_ids: list[int]) -> dict[str, Any]:
