@@ -54,7 +54,11 @@ function fmtNum(v) {
   return (a !== 0 && (a < 1e-3 || a >= 1e6)) ? v.toExponential(3) : String(Number(v.toPrecision(6)));
 }
 
-function fmtValue(v) { return typeof v === "number" ? fmtNum(v) : (v === undefined ? "" : (typeof v === "string" ? v : JSON.stringify(v))); }
+function fmtValue(v) {
+  if (v === undefined) return "";
+  if (v === null || typeof v === "number") return fmtNum(v);
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
 
 function fmtTime(t) { return t ? new Date(t * 1000).toLocaleString() : "–"; }
 
@@ -360,7 +364,7 @@ function matches(value, filter) {
     const x = Number(m[2]);
     return {">": value > x, "<": value < x, ">=": value >= x, "<=": value <= x, "=": value === x}[m[1]];
   }
-  return fmtValue(value === null ? "" : value).toLowerCase().includes(text.toLowerCase());
+  return (value === null || value === undefined ? "" : fmtValue(value)).toLowerCase().includes(text.toLowerCase());
 }
 
 function compare(a, b) {
@@ -482,7 +486,7 @@ function renderJob(drawer, job) {
   const stop = () => act(drawer, "job-action-status", `/api/jobs/${job.id}/stop`, {});
   if (drawer.chart) { drawer.chart.dispose(); drawer.chart = null; }
   const curve = h("div", {class: "chart small", id: "job-curve"});
-  clear(drawer).append(
+  clear(drawer).append(h("div", {},
     h("div", {class: "row"}, h("h2", {text: `Job #${job.number}`, id: "job-title"}), badge(job.status),
       h("span", {class: "muted", text: `id ${job.id}`}), h("span", {class: "spacer"}),
       job.status === "running" ? h("button", {class: "danger", id: "stop-job", onclick: stop}, "Stop job") : null,
@@ -501,7 +505,7 @@ function renderJob(drawer, job) {
     h("section", {}, h("h2", {text: "Intermediate values"}),
       job.attempts.some((a) => a.intermediate.length) ? curve : h("p", {class: "muted", text: "none reported"})),
     h("section", {}, h("h2", {text: "stdout (end)"}), h("pre", {id: "job-stdout", text: job.stdout ?? "(no file on this machine)"})),
-    h("section", {}, h("h2", {text: "stderr (end)"}), h("pre", {id: "job-stderr", text: job.stderr ?? "(no file on this machine)"})));
+    h("section", {}, h("h2", {text: "stderr (end)"}), h("pre", {id: "job-stderr", text: job.stderr ?? "(no file on this machine)"}))));
   if (curve.isConnected) {
     drawer.chart = echarts.init(curve);
     drawer.chart.setOption({
