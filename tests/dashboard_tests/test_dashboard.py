@@ -46,6 +46,12 @@ def test_every_page_renders_with_its_plots(site, watched):
     page.wait_for_selector("#experiments tbody tr[data-experiment]")
     assert page.locator("#experiments .exp-name").all_inner_texts().count(CRAFTED_NAME) == 1
     crafted = site.ids[CRAFTED_NAME]
+    assert page.locator("#compare").is_disabled()
+    for experiment in (crafted, site.ids["live"]):
+        page.check(f"tr[data-experiment='{experiment}'] input[type=checkbox]")
+    page.click("#compare")
+    page.wait_for_selector("#compare-chart canvas")
+    assert page.url.endswith(f"#/compare/{crafted},{site.ids['live']}")
     page.goto(f"{site.url}#/e/{crafted}")
     page.wait_for_selector("#jobs tbody tr[data-job]")
     assert page.locator("#best-value").inner_text() != "–"
@@ -57,8 +63,6 @@ def test_every_page_renders_with_its_plots(site, watched):
     page.locator("#jobs tbody tr[data-job]").first.click()
     page.wait_for_selector("#job-curve canvas")
     assert page.locator("#job-stdout").inner_text().strip() == "stdout says <b>hello</b>"
-    page.goto(f"{site.url}#/compare/{crafted},{site.ids['live']}")
-    page.wait_for_selector("#compare-chart canvas")
 
 
 def test_crafted_names_and_values_stay_text(site, watched):

@@ -98,7 +98,9 @@ class DashboardData:
         for job in result.search_jobs:
             counts[job.status] = counts.get(job.status, 0) + 1
         best = result.best
-        return {"counts": counts, "jobs": len(result.search_jobs), "best": best["result"] if best else None}
+        touched = max((j.ended or j.created for j in result.jobs), default=exp.updated)
+        return {"counts": counts, "jobs": len(result.search_jobs), "best": best["result"] if best else None,
+                "touched": max(touched, exp.updated)}
 
     def _header(self, exp: st.Experiment) -> dict[str, Any]:
         spec = exp.spec

@@ -197,7 +197,7 @@ function listPage(main) {
         h("td", {class: "num", text: fmtNum(e.best)}),
         h("td", {text: e.proposer || "–"}),
         h("td", {text: fmtTime(e.created)}),
-        h("td", {text: fmtAgo(e.updated)})));
+        h("td", {text: fmtAgo(e.touched)})));
     }
   };
   const load = async () => render(await api("/api/experiments"));
