@@ -202,7 +202,7 @@ def _encode(param: dict[str, Any], value: Any) -> float:
 
 
 # Figures -----------------------------------------------------------------------------
-_GRID = {"left": 70, "right": 40, "top": 60, "bottom": 50, "containLabel": True}
+_GRID = {"left": 70, "right": 70, "top": 60, "bottom": 50, "containLabel": True}
 
 
 def _base(title: str, subtitle: str) -> dict[str, Any]:
