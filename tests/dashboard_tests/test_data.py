@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import socket
+from importlib import resources
 
 import pytest
 import sqlalchemy as sa
 
 from tests.conftest import tunelab
 from tests.storage_tests.test_storage_contract import SERVERS, _fresh_database
+from tunelab.analysis import ECHARTS_VERSION
 from tunelab.control import NoEngine
 from tunelab.dashboard import DashboardData
+from tunelab.dashboard._server import STATIC
 from tunelab.storage import Storage
 
 
@@ -71,3 +74,10 @@ def test_a_taken_port_is_one_line_exit_2(tmp_path):
         out = tunelab("dashboard", "--port", str(port), "--storage", f"sqlite:///{tmp_path / 'db.sqlite'}")
     assert out.returncode == 2 and out.stderr.count("\n") == 1
     assert out.stderr.startswith(f"error: --port: cannot serve on 127.0.0.1:{port}")
+
+
+def test_every_static_file_ships_in_the_package():
+    root = resources.files("tunelab.dashboard").joinpath("static")
+    for name, _ in STATIC.values():
+        assert root.joinpath(*name.split("/")).is_file(), name
+    assert f"Apache ECharts {ECHARTS_VERSION}" in root.joinpath("vendor", "README.md").read_text(encoding="utf-8")

@@ -19,6 +19,7 @@ import hmac
 import ipaddress
 import json
 import re
+import socket
 import sys
 import traceback
 from collections.abc import Callable
@@ -69,6 +70,8 @@ class DashboardServer(ThreadingHTTPServer):
         self.data = data
         self.token = token
         self.bound = host
+        if ":" in host:
+            self.address_family = socket.AF_INET6
         super().__init__((host, port), _Handler)
 
     def host_allowed(self, header: str) -> bool:
