@@ -120,7 +120,7 @@ def test_the_trial_side_imports_nothing_heavy():
     assert out.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("module", ["tunelab", "tunelab.proposers", "tunelab.stoppers", "tunelab.storage",
+@pytest.mark.parametrize("module", ["tunelab", "tunelab.proposers", "tunelab.stoppers", "tunelab.storage", "tunelab.dashboard",
                                     "tunelab.executors", "tunelab.trial"])
 def test_public_names_are_exported_and_importable(module):
     import importlib

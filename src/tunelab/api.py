@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tunelab import proposers
 from tunelab.engine import Engine, Outcome
@@ -28,6 +28,9 @@ from tunelab.executors import Executor, FunctionExecutor, PassiveExecutor, Scrip
 from tunelab.results import ExperimentResult
 from tunelab.spec import BUDGET_NAME_KEY, ExperimentSpec, parse_spec
 from tunelab.storage import Storage, default_url
+
+if TYPE_CHECKING:
+    from tunelab.analysis import Figure
 
 
 def storage_root(url: str) -> Path:
@@ -156,5 +159,20 @@ def load(ref: str | int, *, storage: str | None = None) -> ExperimentResult:
         store.close()
 
 
-__all__ = ["ExperimentResult", "Outcome", "build_engine", "create", "load", "proposer_options", "resume", "run",
-           "storage_root"]
+def plot(ref: str | int | ExperimentResult, kind: str = "history", *, storage: str | None = None) -> Figure:
+    """One plot of a stored experiment (``kind``: one of :data:`tunelab.analysis.KINDS`):
+    a notebook shows it as is; ``.write_html(path)`` saves it for offline use."""
+    from tunelab.analysis import plot as make
+
+    return make(ref if isinstance(ref, ExperimentResult) else load(ref, storage=storage), kind)
+
+
+def compare(refs: list[str | int], *, storage: str | None = None) -> Figure:
+    """Best-so-far curves of several stored experiments overlaid."""
+    from tunelab.analysis import compare as make
+
+    return make([load(ref, storage=storage) for ref in refs])
+
+
+__all__ = ["ExperimentResult", "Outcome", "build_engine", "compare", "create", "load", "plot", "proposer_options",
+           "resume", "run", "storage_root"]

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from tunelab.cli import _import, _init, _inspect, _run, _stop, _storage
+from tunelab.cli import _dashboard, _import, _init, _inspect, _run, _stop, _storage
 from tunelab.exceptions import UserError
 
 app = typer.Typer(
@@ -20,7 +20,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-for group in (_run.app, _stop.app, _inspect.app, _init.app, _import.app):
+for group in (_run.app, _stop.app, _inspect.app, _init.app, _import.app, _dashboard.app):
     app.add_typer(group)
 app.add_typer(_storage.app)
 

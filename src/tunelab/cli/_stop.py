@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 import typer
 
-from tunelab import storage as st
-from tunelab._owner import describe, live_owner
+from tunelab._owner import describe
 from tunelab.cli._common import StorageOption, open_storage
-from tunelab.exceptions import UserError
+from tunelab.control import NoEngine, ask_stop, await_answer
 
 app = typer.Typer()
 
@@ -28,21 +26,12 @@ def stop(
     store = open_storage(storage)
     try:
         exp = store.experiment(experiment)
-        if job is not None and store.job(job).experiment_id != exp.id:
-            raise UserError(f"--job: job {job} belongs to another experiment; `tunelab show {exp.name}` lists "
-                            f"the jobs of {exp.name!r}")
-        if not live_owner(exp.owner, exp.beat):
-            typer.echo(f"no engine is running {exp.name!r} (status {exp.status}); nothing to stop", err=True)
-            raise typer.Exit(1)
-        inbox = st.Inbox(store)
-        if job is not None:
-            request = inbox.send(exp.id, st.STOP_JOB, target=job)
-        else:
-            request = inbox.send(exp.id, st.STOP_EXPERIMENT, payload={"mode": "cancel" if cancel else "drain"})
-        deadline = time.monotonic() + wait
-        while inbox.get(request).handled is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-        answer = inbox.get(request)
+        try:
+            request = ask_stop(store, exp, job, cancel)
+        except NoEngine as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1) from None
+        answer = await_answer(store, request, wait)
     finally:
         store.close()
     if answer.handled is None:

@@ -376,16 +376,23 @@ class Storage:
 
     @staticmethod
     def _add_details(conn: Connection, jobs: dict[int, Job], job_ids: Any) -> None:
+        """Attempts and intermediate values of ``jobs``. Each query sees the database as it
+        is then: a job that came to match ``job_ids`` after the jobs were read is skipped
+        here (its ``rev`` brings it to the next :meth:`changes`)."""
         attempts: dict[int, Attempt] = {}
         for a in conn.execute(select(s.attempts).where(s.attempts.c.job_id.in_(job_ids))
                               .order_by(s.attempts.c.job_id, s.attempts.c.number)):
+            if a.job_id not in jobs:
+                continue
             attempts[a.id] = Attempt(a.id, a.number, a.status, json.loads(a.resource), a.folder, a.started,
                                      a.ended, a.error, a.host)
             jobs[a.job_id].attempts.append(attempts[a.id])
         rows = conn.execute(select(s.intermediate).where(s.intermediate.c.job_id.in_(job_ids))
                             .order_by(s.intermediate.c.job_id, s.intermediate.c.step, s.intermediate.c.id))
         for i in rows:
-            job = jobs[i.job_id]
+            job = jobs.get(i.job_id)
+            if job is None:
+                continue
             if i.attempt_id in attempts:
                 attempts[i.attempt_id].intermediate.append((i.step, i.value))
             if i.attempt_id is None or i.attempt_id == job.attempt_id:
