@@ -24,6 +24,8 @@ from tunelab import storage as st
 from tunelab._owner import BEAT_INTERVAL, describe, new_owner, owner_gone
 from tunelab.exceptions import UserError
 from tunelab.executors._base import EXIT, PID_FILE, REPORT, Event, Executor, Launch, kill_group
+from tunelab.objectives import MissingObjective, losses_of, objective_values
+from tunelab.pareto import front_mask
 from tunelab.proposers import JobView, Proposal, Search, sign_of
 from tunelab.spec import BUDGET_NAME_KEY, ExperimentSpec
 
@@ -82,7 +84,9 @@ class Engine:
         self.stopper = stopper
         self.root = root
         self.on_change = on_change
-        self.sign = sign_of(spec.target)
+        self.sign = sign_of(spec.main_target)
+        self.objectives = [o.name for o in spec.objectives or []]
+        self.signs = [sign_of(o.target) for o in spec.objectives or []]
         self.folder_key = _folder_key(experiment)
         self.slots = self._slots()
         self.free_slots = list(range(len(self.slots)))
@@ -140,7 +144,8 @@ class Engine:
                     config = self.search.space.validate(job.config)
                 except UserError:
                     continue
-                views.append(JobView(-1 - len(views), config, st.FINISHED, self.sign * job.value, job.budget))
+                views.append(JobView(-1 - len(views), config, st.FINISHED, self.sign * job.value, job.budget,
+                                     losses=self._losses(job.objectives)))
         return views
 
     def _recover(self, job: st.Job) -> st.Job:
@@ -152,9 +157,10 @@ class Engine:
         if pid and _runs_job(pid, job.id):
             kill_group(pid, signal.SIGKILL)
         final = _final_in(Path(attempt.folder)) if attempt.folder else None
-        if final is not None and final.value is not None and math.isfinite(final.value):
+        result = self._result(final, final.extra) if final is not None else None
+        if result is not None and result[2] is None:
             self.storage.end_attempt(job.id, attempt.id, job_status=st.FINISHED, attempt_status=st.FINISHED,
-                                     value=final.value, extra=final.extra)
+                                     value=result[0], extra=result[1], objectives=result[3])
         else:
             self.storage.end_attempt(job.id, attempt.id, job_status=st.PENDING, attempt_status=st.CANCELLED,
                                      error="interrupted: the coordinator stopped")
@@ -166,7 +172,31 @@ class Engine:
         if job.status == st.STOPPED and loss is None and inter:
             loss = inter[-1][1]
         status = job.status if job.status in st.TERMINAL else "running"
-        return JobView(job.number, job.config, status, loss, job.budget, inter, job.info)
+        return JobView(job.number, job.config, status, loss, job.budget, inter, job.info,
+                       self._losses(job.objectives))
+
+    def _losses(self, objectives: dict[str, float] | None) -> tuple[float, ...] | None:
+        return losses_of(objectives, self.objectives, self.signs) if self.objectives else None
+
+    def _result(self, final: protocol.Report | None, extra: dict[str, float]
+                ) -> tuple[float | None, dict[str, float], str | None, dict[str, float] | None]:
+        """A finished attempt's main value, extra values, error (None when usable) and,
+        with several objectives, every objective's value (kept apart from the extras)."""
+        value = final.value if final else None
+        if not self.objectives:
+            if final is None or value is None:
+                return value, extra, NO_RESULT, None
+            if not math.isfinite(value):
+                return value, extra, f"bad result: the job reported {value!r}, not a finite number", None
+            return value, extra, None, None
+        if final is None:
+            return None, extra, NO_RESULT, None
+        try:
+            values = objective_values(self.objectives, value, extra)
+        except MissingObjective as exc:
+            return value, extra, str(exc), None
+        others = {k: v for k, v in extra.items() if k not in values}
+        return values[self.objectives[0]], others, None, values
 
     # The loop ----------------------------------------------------------------------
     def run(self) -> Outcome:
@@ -308,6 +338,8 @@ class Engine:
         env = dict(self.spec.runtime_args.env)
         env[protocol.ENV_JOB_ID] = str(job.id)
         env[protocol.ENV_EXPERIMENT] = self.experiment.name
+        if self.objectives:
+            env[protocol.ENV_OBJECTIVES] = ",".join(self.objectives)
         env[protocol.ENV_CHECKPOINT_DIR] = str(self.root / "checkpoints" / self.folder_key
                                                / _config_hash(job.config))
         if job.budget is not None:
@@ -383,17 +415,13 @@ class Engine:
             view.status, view.loss = st.STOPPED, (self.sign * value if value is not None
                                                   else view.intermediate[-1][1] if view.intermediate else None)
             return self._ended(active.job_id, view, st.STOPPED, value)
-        error = event.error
-        if error is None:
-            if final is None or final.value is None:
-                error = NO_RESULT
-            elif not math.isfinite(final.value):
-                error = f"bad result: the job reported {final.value!r}, not a finite number"
+        value, extra, error, objectives = self._result(final, active.extra)
+        error = event.error or error
         if error is None:
             self.storage.end_attempt(active.job_id, active.attempt_id, job_status=st.FINISHED,
-                                     attempt_status=st.FINISHED, value=final.value, extra=active.extra)
-            view.status, view.loss = st.FINISHED, self.sign * final.value
-            return self._ended(active.job_id, view, st.FINISHED, final.value)
+                                     attempt_status=st.FINISHED, value=value, extra=extra, objectives=objectives)
+            view.status, view.loss, view.losses = st.FINISHED, self.sign * value, self._losses(objectives)
+            return self._ended(active.job_id, view, st.FINISHED, value)
         return self._failed(active, view, error)
 
     def _failed(self, active: _Active, view: JobView, error: str) -> Outcome | None:
@@ -431,8 +459,7 @@ class Engine:
             self.executor.stop(key)
         self.executor.shutdown()
         for active in list(self.active.values()):
-            final = active.final
-            if final is not None and final.value is not None and math.isfinite(final.value):
+            if self._result(active.final, active.extra)[2] is None:
                 self._on_exit(active, Event(active.attempt_id, EXIT))
             else:
                 self.storage.end_attempt(active.job_id, active.attempt_id, job_status=st.PENDING,
@@ -467,7 +494,10 @@ class Engine:
         for status in (st.FAILED, st.STOPPED):
             if self.counts.get(status):
                 parts.append(f"{self.counts[status]} {status}")
-        if self.best:
+        if self.objectives:
+            losses = [v.losses for v in self.views.values() if v.status == st.FINISHED and v.losses]
+            parts.append(f"{int(front_mask(losses).sum()) if losses else 0} on the Pareto front")
+        elif self.best:
             parts.append(f"best {self.sign * self.best[0]:.6g} (job {self.best[1]})")
         return ", ".join(parts)
 

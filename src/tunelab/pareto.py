@@ -1,0 +1,153 @@
+"""Pareto dominance, non-dominated sorting, crowding distance and hypervolume.
+
+Every function works in minimisation: rows of a ``(n, m)`` array are points, columns
+objectives, and lower is better in each (apply each objective's sign first). The
+multi-objective proposers, the results views and the benchmark share these.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def dominates(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when ``a`` is no worse than ``b`` in every objective and better in one.
+
+    Example:
+        >>> dominates(np.array([1.0, 2.0]), np.array([1.0, 3.0]))
+        True
+    """
+    return bool(np.all(a <= b) and np.any(a < b))
+
+
+def _dominated_by(points: np.ndarray) -> np.ndarray:
+    """``(n, n)`` matrix: ``[i, j]`` is True when point ``j`` dominates point ``i``."""
+    le = np.all(points[None, :, :] <= points[:, None, :], axis=2)
+    lt = np.any(points[None, :, :] < points[:, None, :], axis=2)
+    return le & lt
+
+
+def front_mask(points: np.ndarray) -> np.ndarray:
+    """Boolean mask of the non-dominated rows (the Pareto front); equal points all stay.
+
+    Example:
+        >>> front_mask(np.array([[1.0, 3.0], [2.0, 2.0], [2.0, 3.0]])).tolist()
+        [True, True, False]
+    """
+    points = np.asarray(points, float).reshape(len(points), -1)
+    if not len(points):
+        return np.zeros(0, bool)
+    return ~_dominated_by(points).any(axis=1)
+
+
+def ranks(points: np.ndarray, *, enough: int | None = None) -> np.ndarray:
+    """Non-domination rank of each row: 0 for the front, 1 for the front of the rest, ...
+
+    Args:
+        points: ``(n, m)`` objective values.
+        enough: stop once this many rows are ranked; the others get rank ``n`` (the
+            selections using ranks need only their best few fronts).
+
+    Example:
+        >>> ranks(np.array([[1.0, 3.0], [2.0, 2.0], [2.0, 3.0], [3.0, 4.0]])).tolist()
+        [0, 0, 1, 2]
+    """
+    points = np.asarray(points, float).reshape(len(points), -1)
+    n = len(points)
+    out = np.full(n, n, dtype=int)
+    if not n:
+        return out
+    dominated_by = _dominated_by(points)
+    left = np.ones(n, bool)
+    rank = 0
+    while left.any() and (enough is None or (~left).sum() < enough):
+        current = left & ~(dominated_by[:, left].any(axis=1))
+        out[current] = rank
+        left &= ~current
+        rank += 1
+    return out
+
+
+def crowding_distance(points: np.ndarray) -> np.ndarray:
+    """NSGA-II's crowding distance of each row within its set (boundary rows: inf).
+
+    The sum over objectives of the gap between a row's two neighbours in that
+    objective, divided by the objective's range: larger means a lonelier point.
+    """
+    points = np.asarray(points, float).reshape(len(points), -1)
+    n, m = points.shape
+    distance = np.zeros(n)
+    if n <= 2:
+        return np.full(n, np.inf)
+    for j in range(m):
+        order = np.argsort(points[:, j], kind="stable")
+        column = points[order, j]
+        span = column[-1] - column[0]
+        distance[order[0]] = distance[order[-1]] = np.inf
+        if span > 0:
+            distance[order[1:-1]] += (column[2:] - column[:-2]) / span
+    return distance
+
+
+def hypervolume(points: np.ndarray, reference: np.ndarray) -> float:
+    """Volume dominated by ``points`` and bounded by ``reference`` (exact).
+
+    Points not strictly better than the reference in every objective add nothing. Two
+    objectives use a sweep; more are sliced along the last objective (exact, fine for
+    the few hundred points of a search).
+
+    Example:
+        >>> hypervolume(np.array([[1.0, 2.0], [2.0, 1.0]]), np.array([3.0, 3.0]))
+        3.0
+    """
+    points = np.asarray(points, float).reshape(len(points), -1)
+    reference = np.asarray(reference, float)
+    points = points[np.all(points < reference, axis=1)]
+    if not len(points):
+        return 0.0
+    points = points[front_mask(points)]
+    return _volume(points, reference)
+
+
+def _volume(points: np.ndarray, reference: np.ndarray) -> float:
+    if points.shape[1] == 1:
+        return float(reference[0] - points[:, 0].min())
+    if points.shape[1] == 2:
+        order = np.argsort(points[:, 0], kind="stable")
+        xs, ys = points[order, 0], np.minimum.accumulate(points[order, 1])
+        widths = np.diff(np.append(xs, reference[0]))
+        return float(np.sum(widths * (reference[1] - ys)))
+    order = np.argsort(points[:, -1], kind="stable")
+    points = points[order]
+    total = 0.0
+    for i in range(len(points)):
+        top = points[i + 1, -1] if i + 1 < len(points) else reference[-1]
+        height = top - points[i, -1]
+        if height > 0:
+            below = points[: i + 1, :-1]
+            total += height * _volume(below[front_mask(below)], reference[:-1])
+    return total
+
+
+def contributions(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Each row's exclusive hypervolume: what the set loses without it."""
+    points = np.asarray(points, float).reshape(len(points), -1)
+    whole = hypervolume(points, reference)
+    keep = np.ones(len(points), bool)
+    out = np.empty(len(points))
+    for i in range(len(points)):
+        keep[i] = False
+        out[i] = whole - hypervolume(points[keep], reference)
+        keep[i] = True
+    return out
+
+
+def reduce_by_contribution(points: np.ndarray, size: int, reference: np.ndarray) -> np.ndarray:
+    """Indices of ``size`` rows kept by dropping, one at a time, the row of least
+    exclusive hypervolume (ties: the later row), so the kept set covers the front well."""
+    kept = list(range(len(points)))
+    while len(kept) > size:
+        share = contributions(points[kept], reference)
+        drop = max(range(len(kept)), key=lambda i: (-share[i], i))
+        del kept[drop]
+    return np.array(kept, dtype=int)
