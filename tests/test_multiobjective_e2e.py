@@ -26,7 +26,7 @@ print(f"#Auptimizer:{c['x'] * (1 - c['y'])},{10 * c['x'] + c['y']}")
 """
 
 NNI = """
-import nni
+import tunelab.compat.nni as nni
 c = nni.get_next_parameter()
 nni.report_final_result({"accuracy": c["x"] * (1 - c["y"]), "latency_ms": 10 * c["x"] + c["y"]})
 """

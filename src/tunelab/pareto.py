@@ -125,13 +125,26 @@ def _volume(points: np.ndarray, reference: np.ndarray) -> float:
         height = top - points[i, -1]
         if height > 0:
             below = points[: i + 1, :-1]
-            total += height * _volume(below[front_mask(below)], reference[:-1])
+            if below.shape[1] > 2:  # the sweep of two objectives needs no pruning
+                below = below[front_mask(below)]
+            total += height * _volume(below, reference[:-1])
     return total
 
 
 def contributions(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Each row's exclusive hypervolume: what the set loses without it."""
+    """Each row's exclusive hypervolume: what the set loses without it.
+
+    With two objectives and rows that do not dominate each other (one front), each
+    share is the rectangle between its neighbours, found in one sort.
+    """
     points = np.asarray(points, float).reshape(len(points), -1)
+    if points.shape[1] == 2 and len(points) and front_mask(points).all():
+        clipped = np.minimum(points, reference)
+        order = np.lexsort((clipped[:, 1], clipped[:, 0]))
+        x, y = clipped[order, 0], clipped[order, 1]
+        out = np.empty(len(points))
+        out[order] = (np.append(x[1:], reference[0]) - x) * (np.insert(y[:-1], 0, reference[1]) - y)
+        return out
     whole = hypervolume(points, reference)
     keep = np.ones(len(points), bool)
     out = np.empty(len(points))

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tunelab import _protocol as protocol
 import tunelab.compat.deephyper as dh
+from tunelab import _protocol as protocol
 from tunelab.compat.deephyper import CBO, Evaluator, HpProblem, Job, RandomSearch
 from tunelab.compat.deephyper.evaluator import KWARGS_ENV, RUN_ENV, load, reference, run_job, translate_output
 from tunelab.compat.deephyper.search import results_frame
