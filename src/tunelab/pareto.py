@@ -10,6 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 
+def _rows(points: np.ndarray) -> np.ndarray:
+    """``points`` as a float ``(n, m)`` array (a flat list is one objective)."""
+    array = np.asarray(points, float)
+    return array if array.ndim == 2 else array.reshape(len(array), 1 if array.size else 0)
+
+
 def dominates(a: np.ndarray, b: np.ndarray) -> bool:
     """True when ``a`` is no worse than ``b`` in every objective and better in one.
 
@@ -34,7 +40,7 @@ def front_mask(points: np.ndarray) -> np.ndarray:
         >>> front_mask(np.array([[1.0, 3.0], [2.0, 2.0], [2.0, 3.0]])).tolist()
         [True, True, False]
     """
-    points = np.asarray(points, float).reshape(len(points), -1)
+    points = _rows(points)
     if not len(points):
         return np.zeros(0, bool)
     return ~_dominated_by(points).any(axis=1)
@@ -52,7 +58,7 @@ def ranks(points: np.ndarray, *, enough: int | None = None) -> np.ndarray:
         >>> ranks(np.array([[1.0, 3.0], [2.0, 2.0], [2.0, 3.0], [3.0, 4.0]])).tolist()
         [0, 0, 1, 2]
     """
-    points = np.asarray(points, float).reshape(len(points), -1)
+    points = _rows(points)
     n = len(points)
     out = np.full(n, n, dtype=int)
     if not n:
@@ -74,7 +80,7 @@ def crowding_distance(points: np.ndarray) -> np.ndarray:
     The sum over objectives of the gap between a row's two neighbours in that
     objective, divided by the objective's range: larger means a lonelier point.
     """
-    points = np.asarray(points, float).reshape(len(points), -1)
+    points = _rows(points)
     n, m = points.shape
     distance = np.zeros(n)
     if n <= 2:
@@ -100,7 +106,7 @@ def hypervolume(points: np.ndarray, reference: np.ndarray) -> float:
         >>> hypervolume(np.array([[1.0, 2.0], [2.0, 1.0]]), np.array([3.0, 3.0]))
         3.0
     """
-    points = np.asarray(points, float).reshape(len(points), -1)
+    points = _rows(points)
     reference = np.asarray(reference, float)
     points = points[np.all(points < reference, axis=1)]
     if not len(points):
@@ -137,7 +143,7 @@ def contributions(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
     With two objectives and rows that do not dominate each other (one front), each
     share is the rectangle between its neighbours, found in one sort.
     """
-    points = np.asarray(points, float).reshape(len(points), -1)
+    points = _rows(points)
     if points.shape[1] == 2 and len(points) and front_mask(points).all():
         clipped = np.minimum(points, reference)
         order = np.lexsort((clipped[:, 1], clipped[:, 0]))
@@ -155,12 +161,31 @@ def contributions(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return out
 
 
-def reduce_by_contribution(points: np.ndarray, size: int, reference: np.ndarray) -> np.ndarray:
+def reduce_by_contribution(points: np.ndarray, size: int, reference: np.ndarray, *,
+                           samples: int = 4096) -> np.ndarray:
     """Indices of ``size`` rows kept by dropping, one at a time, the row of least
-    exclusive hypervolume (ties: the later row), so the kept set covers the front well."""
+    exclusive hypervolume (ties: the later row), so the kept set covers the front well.
+
+    Two objectives use the exact shares. With more, exact shares of a large front cost
+    too much to recompute after every drop, so the shares are estimated from ``samples``
+    fixed pseudo-random points of the box (the same points every call: the result is
+    deterministic); each drop then costs one pass over the samples.
+    """
+    points = _rows(points)
     kept = list(range(len(points)))
-    while len(kept) > size:
-        share = contributions(points[kept], reference)
-        drop = max(range(len(kept)), key=lambda i: (-share[i], i))
-        del kept[drop]
-    return np.array(kept, dtype=int)
+    if points.shape[1] == 2 or len(points) <= size:
+        while len(kept) > size:
+            share = contributions(points[kept], reference)
+            del kept[max(range(len(kept)), key=lambda i: (-share[i], i))]
+        return np.array(kept, dtype=int)
+    low = points.min(axis=0)
+    probes = low + np.random.default_rng(0).random((samples, points.shape[1])) * (reference - low)
+    covers = np.all(points[None, :, :] <= probes[:, None, :], axis=2)
+    count = covers.sum(axis=1)
+    alive = np.ones(len(points), bool)
+    while alive.sum() > size:
+        share = np.where(alive, covers[count == 1].sum(axis=0), np.inf)
+        drop = int(np.flatnonzero(share == share.min())[-1])
+        alive[drop] = False
+        count -= covers[:, drop]
+    return np.flatnonzero(alive)

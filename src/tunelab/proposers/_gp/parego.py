@@ -30,7 +30,7 @@ def chebyshev(losses: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
     Example:
         >>> chebyshev(np.array([[0.0, 1.0], [0.5, 0.5]]), np.array([0.5, 0.5])).round(3).tolist()
-        [0.525, 0.3]
+        [0.525, 0.275]
     """
     weighted = losses * weights
     return weighted.max(axis=1) + RHO * weighted.sum(axis=1)
