@@ -1,11 +1,13 @@
 """The same trade-off through the Python API: the objective returns a tuple, one value per
 objective in the order of ``objectives``; ``result.front`` is the Pareto front.
 
-Run: ``python function_api.py`` (stores in ``.tunelab/`` here).
+Run: ``python function_api.py [--storage URL] [--samples N]`` (default: ``.tunelab/``
+here, 16 jobs).
 """
 
 from __future__ import annotations
 
+import argparse
 import time
 import warnings
 
@@ -42,6 +44,11 @@ def objective(config: dict) -> tuple[float, float]:
 
 
 if __name__ == "__main__":
-    result = api.run(SPEC, objective=objective)
+    parser = argparse.ArgumentParser(description="accuracy against training time on digits")
+    parser.add_argument("--storage", default=None)
+    parser.add_argument("--samples", type=int, default=SPEC["n_samples"])
+    args = parser.parse_args()
+    result = api.run({**SPEC, "n_samples": args.samples}, storage=args.storage, objective=objective)
+    print(f"{len(result.front)} jobs on the Pareto front of {len(result.jobs)}:")
     for job in result.front:
         print(job.id, job.objectives, job.config)
