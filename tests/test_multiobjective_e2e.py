@@ -153,6 +153,7 @@ BAD = {
     "target": ([{"name": "a", "target": "maximise"}, {"name": "b"}], {},
                "objectives[0].target: Input should be 'min' or 'max', got 'maximise'"),
     "not a list": ("accuracy", {}, "objectives: Input should be a valid list"),
+    "save_model": (OBJECTIVES, {"resource_args": {"save_model": True}}, "with `objectives` the result is a Pareto"),
     "single-objective proposer": (OBJECTIVES, {"proposer": "tpe"},
                                   "proposer: 'tpe' optimizes one objective, but the experiment has 2 `objectives`"),
 }

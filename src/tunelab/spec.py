@@ -125,6 +125,9 @@ class ExperimentSpec(BaseModel):
     def _what_to_run(self) -> ExperimentSpec:
         if sum(bool(x) for x in (self.script, self.command, self.function)) > 1:
             raise ValueError("give one of `script`, `command` or `function`, not several")
+        if self.objectives and self.resource_args.save_model:
+            raise ValueError("resource_args.save_model: saves the one best job, but with `objectives` the result "
+                             "is a Pareto front; set it false and rerun a job of the front by hand")
         return self
 
     @property
