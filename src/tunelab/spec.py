@@ -125,9 +125,6 @@ class ExperimentSpec(BaseModel):
     def _what_to_run(self) -> ExperimentSpec:
         if sum(bool(x) for x in (self.script, self.command, self.function)) > 1:
             raise ValueError("give one of `script`, `command` or `function`, not several")
-        if self.objectives and self.resource_args.save_model:
-            raise ValueError("resource_args.save_model: saves the one best job, but with `objectives` the result "
-                             "is a Pareto front; set it false and rerun a job of the front by hand")
         return self
 
     @property
@@ -366,6 +363,9 @@ def parse_spec(data: dict[str, Any], *, default_name: str = "experiment") -> Exp
                     problems += exc.problems
         except SpecError as exc:
             problems += exc.problems
+    if spec is not None and spec.objectives and spec.resource_args.save_model:
+        problems.append("resource_args.save_model: true saves the one best job, but with `objectives` the result "
+                        "is a Pareto front; set it false")
     if not any(data.get(k) for k in ("script", "command", "function")) and data.get("resource") != "passive":
         problems.append("script: missing; set `script` (a path) or `command` (an argv list)")
     if problems:
