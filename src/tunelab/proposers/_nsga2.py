@@ -21,6 +21,12 @@ from tunelab.proposers._qmc import QMCDesign
 from tunelab.proposers._registry import register
 from tunelab.space import Config, Space
 
+_TRIES = 32
+"""Draws tried for a config not run yet."""
+
+_DESIGN_STRIDE = 4096
+"""Offset between the design points tried for one start-up proposal."""
+
 
 def _spread(u: np.ndarray, room: np.ndarray, gap: np.ndarray, eta: float) -> np.ndarray:
     """SBX's spread factor for a child on the side with ``room`` to the bound."""
@@ -108,6 +114,11 @@ class NSGA2Proposer(Proposer):
         self.categorical = np.array([p.is_categorical for p in space])
         self.design = QMCDesign(len(space), "sobol", seed=self.seed)
         self._finished: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._seen: set[str] = set()
+
+    def on_job_started(self, job: JobView) -> None:
+        """Remember the config so it is not proposed again (a child may copy a parent)."""
+        self._seen.add(self.space.key(job.config))
 
     def observe(self, job: JobView) -> None:
         """Add a finished job (one without ``losses`` is ignored: it has no rank)."""
@@ -115,15 +126,31 @@ class NSGA2Proposer(Proposer):
             self._finished[job.number] = (self.space.to_unit(job.config), np.asarray(job.losses, float))
 
     def propose(self, n: int, running: Sequence[JobView]) -> list[Proposal]:
-        out = []
+        out: list[Proposal] = []
         parents = self._parents() if len(self._finished) >= self.population_size else None
+        taken = self._seen | {self.space.key(job.config) for job in running}
         for i in range(n):
             number = self.n_proposed + i
-            if parents is None:
-                out.append(Proposal(self.space.from_unit(self.design.points(number, 1)[0]), info={"nsga2": "startup"}))
-            else:
-                out.append(Proposal(self._child(self.rng_for_job(number), *parents), info={"nsga2": "child"}))
+            kind = "startup" if parents is None else "child"
+            config = self._fresh(number, parents, taken)
+            taken.add(self.space.key(config))
+            out.append(Proposal(config, info={"nsga2": kind}))
         return out
+
+    def _fresh(self, number: int, parents: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+               taken: set[str]) -> Config:
+        """Proposal ``number``: a design point or a child, redrawn (a few times) until it is
+        a config not run yet: a child that copies its parent, or a duplicate on a finite
+        space, teaches nothing."""
+        config: Config = {}
+        for attempt in range(_TRIES):
+            if parents is None:
+                config = self.space.from_unit(self.design.points(number + attempt * _DESIGN_STRIDE, 1)[0])
+            else:
+                config = self._child(np.random.default_rng([self.seed, number, attempt, 0x5EED]), *parents)
+            if self.space.key(config) not in taken:
+                break
+        return config
 
     def _parents(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Unit points, ranks and crowding distances of the surviving population."""
