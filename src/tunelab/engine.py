@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tunelab import _protocol as protocol
 from tunelab import storage as st
@@ -49,6 +49,17 @@ class _Active:
     stop_requested: bool = False
     stop_reason: str = "stopped early"
     reports: int = 0
+
+
+class _Result(NamedTuple):
+    """What an attempt's reports amount to: ``error`` is None when it counts as finished;
+    ``objectives`` holds every objective's value when there are several (kept apart
+    from ``extra``)."""
+
+    value: float | None
+    extra: dict[str, float]
+    error: str | None = None
+    objectives: dict[str, float] | None = None
 
 
 @dataclass
@@ -157,10 +168,10 @@ class Engine:
         if pid and _runs_job(pid, job.id):
             kill_group(pid, signal.SIGKILL)
         final = _final_in(Path(attempt.folder)) if attempt.folder else None
-        result = self._result(final, final.extra) if final is not None else None
-        if result is not None and result[2] is None:
+        result = self._result(final, final.extra if final else {})
+        if result.error is None:
             self.storage.end_attempt(job.id, attempt.id, job_status=st.FINISHED, attempt_status=st.FINISHED,
-                                     value=result[0], extra=result[1], objectives=result[3])
+                                     value=result.value, extra=result.extra, objectives=result.objectives)
         else:
             self.storage.end_attempt(job.id, attempt.id, job_status=st.PENDING, attempt_status=st.CANCELLED,
                                      error="interrupted: the coordinator stopped")
@@ -178,25 +189,20 @@ class Engine:
     def _losses(self, objectives: dict[str, float] | None) -> tuple[float, ...] | None:
         return losses_of(objectives, self.objectives, self.signs) if self.objectives else None
 
-    def _result(self, final: protocol.Report | None, extra: dict[str, float]
-                ) -> tuple[float | None, dict[str, float], str | None, dict[str, float] | None]:
-        """A finished attempt's main value, extra values, error (None when usable) and,
-        with several objectives, every objective's value (kept apart from the extras)."""
+    def _result(self, final: protocol.Report | None, extra: dict[str, float]) -> _Result:
+        """What an attempt that ended by itself with these reports recorded."""
         value = final.value if final else None
+        if final is None or value is None and not self.objectives:
+            return _Result(value, extra, NO_RESULT)
         if not self.objectives:
-            if final is None or value is None:
-                return value, extra, NO_RESULT, None
-            if not math.isfinite(value):
-                return value, extra, f"bad result: the job reported {value!r}, not a finite number", None
-            return value, extra, None, None
-        if final is None:
-            return None, extra, NO_RESULT, None
+            bad = None if math.isfinite(value) else f"bad result: the job reported {value!r}, not a finite number"
+            return _Result(value, extra, bad)
         try:
             values = objective_values(self.objectives, value, extra)
         except MissingObjective as exc:
-            return value, extra, str(exc), None
+            return _Result(value, extra, str(exc))
         others = {k: v for k, v in extra.items() if k not in values}
-        return values[self.objectives[0]], others, None, values
+        return _Result(values[self.objectives[0]], others, None, values)
 
     # The loop ----------------------------------------------------------------------
     def run(self) -> Outcome:
@@ -415,13 +421,15 @@ class Engine:
             view.status, view.loss = st.STOPPED, (self.sign * value if value is not None
                                                   else view.intermediate[-1][1] if view.intermediate else None)
             return self._ended(active.job_id, view, st.STOPPED, value)
-        value, extra, error, objectives = self._result(final, active.extra)
-        error = event.error or error
+        result = self._result(final, active.extra)
+        error = event.error or result.error
         if error is None:
             self.storage.end_attempt(active.job_id, active.attempt_id, job_status=st.FINISHED,
-                                     attempt_status=st.FINISHED, value=value, extra=extra, objectives=objectives)
-            view.status, view.loss, view.losses = st.FINISHED, self.sign * value, self._losses(objectives)
-            return self._ended(active.job_id, view, st.FINISHED, value)
+                                     attempt_status=st.FINISHED, value=result.value, extra=result.extra,
+                                     objectives=result.objectives)
+            view.status, view.loss = st.FINISHED, self.sign * result.value
+            view.losses = self._losses(result.objectives)
+            return self._ended(active.job_id, view, st.FINISHED, result.value)
         return self._failed(active, view, error)
 
     def _failed(self, active: _Active, view: JobView, error: str) -> Outcome | None:
@@ -459,7 +467,7 @@ class Engine:
             self.executor.stop(key)
         self.executor.shutdown()
         for active in list(self.active.values()):
-            if self._result(active.final, active.extra)[2] is None:
+            if self._result(active.final, active.extra).error is None:
                 self._on_exit(active, Event(active.attempt_id, EXIT))
             else:
                 self.storage.end_attempt(active.job_id, active.attempt_id, job_status=st.PENDING,
