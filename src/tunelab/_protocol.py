@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field
 
 PREFIX = "#tunelab:"
@@ -60,6 +61,11 @@ ENV_BUDGET = "TUNELAB_BUDGET"
 ENV_OBJECTIVES = "TUNELAB_OBJECTIVES"
 """The objectives' names, comma-separated, when the experiment has several: a returned
 tuple or list reports them in this order."""
+
+def objective_names() -> list[str]:
+    """The job's objectives (from :data:`ENV_OBJECTIVES`), empty with a single objective."""
+    return [name for name in os.environ.get(ENV_OBJECTIVES, "").split(",") if name]
+
 
 RESERVED = "tunelab_"
 """Config keys starting with this prefix are set by tunelab, never by the space."""

@@ -176,7 +176,7 @@ def report_returned(result: Any) -> None:
     with several objectives a dict naming each or a tuple of them in order."""
     if result is None:
         return
-    names = [n for n in os.environ.get(protocol.ENV_OBJECTIVES, "").split(",") if n]
+    names = protocol.objective_names()
     if isinstance(result, (tuple, list)):
         if len(result) != len(names):
             raise TypeError(f"an objective returned {len(result)} values, but the experiment has "

@@ -132,7 +132,7 @@ def report_final_result(metric: Any) -> None:
     """Record the final value: a number, or a dict whose ``default`` is optimized and
     whose other numeric keys are recorded as extra results. With several objectives, a
     dict naming each needs no ``default``."""
-    names = [n for n in os.environ.get(protocol.ENV_OBJECTIVES, "").split(",") if n]
+    names = protocol.objective_names()
     if isinstance(metric, dict) and "default" not in metric and names and set(names) <= set(metric):
         trial.report({k: v for k, v in metric.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
         return

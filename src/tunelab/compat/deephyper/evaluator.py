@@ -192,7 +192,7 @@ def translate_output(output: Any) -> float | dict[str, float]:
 
 def _objectives(output: tuple | list) -> dict[str, float]:
     """A multi-objective result: one value per objective of the experiment, in order."""
-    names = [n for n in os.environ.get(protocol.ENV_OBJECTIVES, "").split(",") if n]
+    names = protocol.objective_names()
     if len(output) != len(names):
         has = f"{len(names)} objectives ({', '.join(names)})" if names else "a single objective"
         raise JobFailed(f"F: run returned {len(output)} objectives, but the experiment has {has}")
