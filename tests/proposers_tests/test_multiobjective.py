@@ -135,9 +135,9 @@ def test_motpe_time_per_proposal_with_1000_jobs(m: int) -> None:
         proposer.observe(JobView(number, config, "finished", losses[0], losses=losses))
     proposer.n_proposed = 1000
     times = []
-    for _ in range(5):
-        start = time.perf_counter()
+    for _ in range(5):  # CPU time: the machine is shared, wall time would measure the others
+        start = time.process_time()
         proposer.propose(1, running=[])
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
         proposer.n_proposed += 1
-    assert float(np.median(times)) < 0.25
+    assert float(np.median(times)) < 0.25, times
