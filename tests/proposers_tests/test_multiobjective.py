@@ -116,10 +116,11 @@ def test_beats_random_search_on_zdt1(name: str, n_jobs: int) -> None:
     assert ours > theirs + 0.3, f"{name}: mean hypervolume {ours:.3f} vs random {theirs:.3f}"
 
 
-def test_auto_picks_motpe_with_several_objectives() -> None:
+def test_auto_picks_motpe_for_two_objectives_and_nsga2_for_more() -> None:
     space = Space([Float("x", 0.0, 1.0)])
     auto = create("auto", space, seed=0, options_={"n_objectives": 2, "n_samples": 50})
     assert auto.plan.names == ["motpe"] and auto.multi_objective
+    assert create("auto", space, seed=0, options_={"n_objectives": 3}).plan.names == ["nsga2"]
     assert create("auto", space, seed=0, options_={"n_samples": 50}).plan.names == ["gp"]
 
 
