@@ -145,8 +145,8 @@ def choose_multiobjective(kind: SpaceKind, n_objectives: int) -> Plan:
       and Optuna's TPE did worse than random search; this is the one problem with three
       objectives measured (``benchmarks/multiobjective.py``).
     * Two objectives: ``motpe``, which models any space (choices, conditions) at a
-      bounded cost per proposal and had the best mean rank on ZDT1-3 and the three
-      tabular problems.
+      bounded cost per proposal and had the best mean rank on ZDT1-3 and two of the
+      three tabular problems (``nsga2`` is a little ahead on the third).
     """
     if kind.dim == 0:
         return Plan(((0, "random"),))
