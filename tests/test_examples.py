@@ -190,3 +190,27 @@ def test_rosenbrock_function_api(tmp_path: Path) -> None:
         assert job["result"] == pytest.approx(_rosenbrock(x, y))
         assert job["extra_results"]["distance"] == pytest.approx(((x - 1) ** 2 + (y - 1) ** 2) ** 0.5)
     assert data["best"]["result"] == min(j["result"] for j in jobs)
+
+
+# multiobjective ------------------------------------------------------------------------
+
+
+def test_multiobjective_example_shows_the_pareto_front(tmp_path: Path) -> None:
+    folder = _copy_example("multiobjective", tmp_path)
+    spec = json.loads((folder / "experiment.json").read_text())
+    (folder / "experiment.json").write_text(json.dumps({**spec, "n_samples": 4}))
+    storage = f"sqlite:///{tmp_path / 'store' / 'db.sqlite'}"
+    out = _tunelab("run", "experiment.json", "--storage", storage, "--plain", cwd=folder)
+    assert out.returncode == 0, out.stdout + out.stderr
+    data = _show("digits-pareto", storage, folder)
+    jobs = data["jobs"]
+    assert len(jobs) == 4 and all(j["status"] == "finished" for j in jobs)
+    assert all(0 < j["objectives"]["accuracy"] <= 1 and j["objectives"]["params"] >= 350 for j in jobs)
+    assert all("train_seconds" in j["extra_results"] for j in jobs)
+    assert data["pareto_front"] and all(j["pareto"] == (j["id"] in data["pareto_front"]) for j in jobs)
+    assert "Pareto front:" in _tunelab("show", "digits-pareto", "--storage", storage, cwd=folder).stdout
+    out = subprocess.run([sys.executable, "function_api.py", "--storage", storage, "--samples", "3"], cwd=folder,
+                         capture_output=True, text=True, timeout=180, env=_env())
+    assert out.returncode == 0, out.stderr
+    assert "on the Pareto front of 3" in out.stdout
+    assert all(j["objectives"]["seconds"] > 0 for j in _show("digits-pareto-api", storage, folder)["jobs"])

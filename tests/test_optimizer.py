@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -163,3 +164,23 @@ def test_multi_fidelity_budget_round_trip() -> None:
     assert budget is not None
     opt.tell(config, config["x"], budget=budget, intermediate=[(1, 0.5)])
     assert opt.history[0]["budget"] == budget and opt.history[0]["status"] == "finished"
+
+
+def test_several_objectives_through_ask_and_tell() -> None:
+    space = [{"name": "x", "type": "float", "range": [0, 1]}, {"name": "y", "type": "float", "range": [0, 1]}]
+    opt = Optimizer(space, proposer="auto", target=["max", "min"], random_seed=1)
+    assert opt.proposer.plan.names == ["motpe"]
+    for _ in range(15):
+        config = opt.ask()
+        opt.tell(config, (config["x"], config["x"] ** 2 + config["y"]))
+    config = opt.ask()
+    opt.tell(config, (float("nan"), 1.0))
+    assert opt.history[-1]["status"] == "failed" and opt.best is None
+    done = [(h["value"], h["config"]) for h in opt.history if h["status"] == "finished"]
+    beaten = [c for (a, b), c in done if any(a2 >= a and b2 <= b and (a2, b2) != (a, b) for (a2, b2), _ in done)]
+    assert {json.dumps(f["config"], sort_keys=True) for f in opt.front} == {
+        json.dumps(c, sort_keys=True) for _, c in done if c not in beaten}
+    with pytest.raises(UserError, match="sequence of 2 numbers"):
+        opt.tell(opt.ask(), 0.5)
+    with pytest.raises(UserError, match="optimizes one objective"):
+        Optimizer(space, proposer="tpe", target=["max", "min"])

@@ -8,7 +8,8 @@ Auptimizer's ``#Auptimizer:<value>[,<extra>...]`` lines are read too.
 
 Every record has the key :data:`KIND`; the other keys depend on the kind:
 
-* ``{"kind": "final", "value": float, "extra": {label: float}}``
+* ``{"kind": "final", "value": float, "extra": {label: float}}`` (``value`` may be left
+  out when ``extra`` names every objective of a multi-objective experiment)
 * ``{"kind": "intermediate", "step": int, "value": float}``
 * ``{"kind": "extra", "extra": {label: float}}``
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field
 
 PREFIX = "#tunelab:"
@@ -55,6 +57,15 @@ ENV_CHECKPOINT_DIR = "TUNELAB_CHECKPOINT_DIR"
 
 ENV_BUDGET = "TUNELAB_BUDGET"
 """The job's budget (multi-fidelity), also in the config under the budget name."""
+
+ENV_OBJECTIVES = "TUNELAB_OBJECTIVES"
+"""The objectives' names, comma-separated, when the experiment has several: a returned
+tuple or list reports them in this order."""
+
+def objective_names() -> list[str]:
+    """The job's objectives (from :data:`ENV_OBJECTIVES`), empty with a single objective."""
+    return [name for name in os.environ.get(ENV_OBJECTIVES, "").split(",") if name]
+
 
 RESERVED = "tunelab_"
 """Config keys starting with this prefix are set by tunelab, never by the space."""
@@ -109,7 +120,7 @@ def parse_record(record: dict) -> Report:
     if not isinstance(extra, dict):
         raise ProtocolError(f"report extra must be an object, got {extra!r}")
     extra = {str(k): _number(v, f"extra[{k!r}]") for k, v in extra.items()}
-    if kind == "extra":
+    if kind == "extra" or kind == "final" and record.get("value") is None and extra:
         return Report(kind, extra=extra)
     value = _number(record.get("value"), "report value")
     step = None

@@ -72,12 +72,17 @@ def check(spec: ExperimentSpec, seed: int = 0) -> proposers.Proposer:
     """
     proposer = proposers.create(spec.proposer, spec.space, seed=seed, options_=proposer_options(spec))
     _check_budget(spec, proposer)
+    if spec.objectives and not proposer.multi_objective:
+        able = ", ".join(n for n in proposers.names() if proposers.get(n).multi_objective)
+        raise UserError(f"proposer: {spec.proposer!r} optimizes one objective, but the experiment has "
+                        f"{len(spec.objectives)} `objectives`; choose one of {able}")
     return proposer
 
 
 def proposer_options(spec: ExperimentSpec) -> dict[str, Any]:
     """The proposer's options: ``proposer_args`` plus what it may take from the spec
-    (grid counts, ``n_samples`` and ``n_parallel`` for proposers that plan by budget)."""
+    (grid counts, ``n_samples`` and ``n_parallel`` for proposers that plan by budget, and
+    ``n_objectives`` for those that choose by it)."""
     options = {k: v for k, v in spec.proposer_args.items() if k != BUDGET_NAME_KEY}
     accepted = proposers.options(spec.proposer)
     if "counts" in accepted and spec.grid_counts():
@@ -85,6 +90,8 @@ def proposer_options(spec: ExperimentSpec) -> dict[str, Any]:
     for key in ("n_samples", "n_parallel"):
         if key in accepted:
             options.setdefault(key, getattr(spec, key))
+    if "n_objectives" in accepted:
+        options.setdefault("n_objectives", len(spec.objectives or ()) or 1)
     return options
 
 

@@ -16,13 +16,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tunelab import _protocol as protocol
 from tunelab import storage as st
 from tunelab._owner import BEAT_INTERVAL, describe, new_owner, owner_gone
 from tunelab.exceptions import UserError
 from tunelab.executors import EXIT, REPORT, Event, Executor, Launch, Numbered, Salvage, rank, salvage
+from tunelab.objectives import MissingObjective, losses_of, objective_values
+from tunelab.pareto import front_mask
 from tunelab.proposers import JobView, Proposal, Search, sign_of
 from tunelab.spec import BUDGET_NAME_KEY, ExperimentSpec
 
@@ -46,6 +48,17 @@ class _Active:
     extra: dict[str, float] = field(default_factory=dict)
     stop_requested: bool = False
     stop_reason: str = "stopped early"
+
+
+class _Result(NamedTuple):
+    """What an attempt's reports amount to: ``error`` is None when it counts as finished;
+    ``objectives`` holds every objective's value when there are several (kept apart
+    from ``extra``)."""
+
+    value: float | None
+    extra: dict[str, float]
+    error: str | None = None
+    objectives: dict[str, float] | None = None
 
 
 @dataclass
@@ -81,7 +94,9 @@ class Engine:
         self.stopper = stopper
         self.root = root
         self.on_change = on_change
-        self.sign = sign_of(spec.target)
+        self.sign = sign_of(spec.main_target)
+        self.objectives = [o.name for o in spec.objectives or []]
+        self.signs = [sign_of(o.target) for o in spec.objectives or []]
         self.folder_key = _folder_key(experiment)
         self.slots = self._slots()
         self.free_slots = list(range(len(self.slots)))
@@ -139,7 +154,8 @@ class Engine:
                     config = self.search.space.validate(job.config)
                 except UserError:
                     continue
-                views.append(JobView(-1 - len(views), config, st.FINISHED, self.sign * job.value, job.budget))
+                views.append(JobView(-1 - len(views), config, st.FINISHED, self.sign * job.value, job.budget,
+                                     losses=self._losses(job.objectives)))
         return views
 
     def _recover(self, job: st.Job) -> st.Job:
@@ -157,9 +173,10 @@ class Engine:
             report = numbered.report
             self.storage.add_intermediate(job.id, attempt.id, numbered.seq, report.step, report.value)
         final = found.final.report if found.final else None
-        if final is not None and protocol.is_finite(final.value):
+        result = self._result(final, found.extra)
+        if result.error is None:
             self.storage.end_attempt(job.id, attempt.id, job_status=st.FINISHED, attempt_status=st.FINISHED,
-                                     value=final.value, extra=found.extra)
+                                     value=result.value, extra=result.extra, objectives=result.objectives)
         else:
             self.storage.end_attempt(job.id, attempt.id, job_status=st.PENDING, attempt_status=st.CANCELLED,
                                      error="interrupted: the coordinator stopped")
@@ -171,7 +188,26 @@ class Engine:
         if job.status == st.STOPPED and loss is None and inter:
             loss = inter[-1][1]
         status = job.status if job.status in st.TERMINAL else "running"
-        return JobView(job.number, job.config, status, loss, job.budget, inter, job.info)
+        return JobView(job.number, job.config, status, loss, job.budget, inter, job.info,
+                       self._losses(job.objectives))
+
+    def _losses(self, objectives: dict[str, float] | None) -> tuple[float, ...] | None:
+        return losses_of(objectives, self.objectives, self.signs) if self.objectives else None
+
+    def _result(self, final: protocol.Report | None, extra: dict[str, float]) -> _Result:
+        """What an attempt that ended by itself with these reports recorded."""
+        value = final.value if final else None
+        if final is None or value is None and not self.objectives:
+            return _Result(value, extra, NO_RESULT)
+        if not self.objectives:
+            bad = None if math.isfinite(value) else f"bad result: the job reported {value!r}, not a finite number"
+            return _Result(value, extra, bad)
+        try:
+            values = objective_values(self.objectives, value, extra)
+        except MissingObjective as exc:
+            return _Result(value, extra, str(exc))
+        others = {k: v for k, v in extra.items() if k not in values}
+        return _Result(values[self.objectives[0]], others, None, values)
 
     # The loop ----------------------------------------------------------------------
     def run(self) -> Outcome:
@@ -313,6 +349,8 @@ class Engine:
         env = dict(self.spec.runtime_args.env)
         env[protocol.ENV_JOB_ID] = str(job.id)
         env[protocol.ENV_EXPERIMENT] = self.experiment.name
+        if self.objectives:
+            env[protocol.ENV_OBJECTIVES] = ",".join(self.objectives)
         env[protocol.ENV_CHECKPOINT_DIR] = str(self.root / "checkpoints" / self.folder_key
                                                / _config_hash(job.config))
         if job.budget is not None:
@@ -393,17 +431,15 @@ class Engine:
             view.status, view.loss = st.STOPPED, (self.sign * value if value is not None
                                                   else view.intermediate[-1][1] if view.intermediate else None)
             return self._ended(active.job_id, view, st.STOPPED, value)
-        error = event.error
-        if error is None:
-            if final is None or final.value is None:
-                error = NO_RESULT
-            elif not math.isfinite(final.value):
-                error = f"bad result: the job reported {final.value!r}, not a finite number"
+        result = self._result(final, active.extra)
+        error = event.error or result.error
         if error is None:
             self.storage.end_attempt(active.job_id, active.attempt_id, job_status=st.FINISHED,
-                                     attempt_status=st.FINISHED, value=final.value, extra=active.extra)
-            view.status, view.loss = st.FINISHED, self.sign * final.value
-            return self._ended(active.job_id, view, st.FINISHED, final.value)
+                                     attempt_status=st.FINISHED, value=result.value, extra=result.extra,
+                                     objectives=result.objectives)
+            view.status, view.loss = st.FINISHED, self.sign * result.value
+            view.losses = self._losses(result.objectives)
+            return self._ended(active.job_id, view, st.FINISHED, result.value)
         return self._failed(active, view, error)
 
     def _failed(self, active: _Active, view: JobView, error: str) -> Outcome | None:
@@ -441,8 +477,7 @@ class Engine:
             self.executor.stop(key)
         self.executor.shutdown()
         for active in list(self.active.values()):
-            final = active.final
-            if final is not None and final.value is not None and math.isfinite(final.value):
+            if self._result(active.final, active.extra).error is None:
                 self._on_exit(active, Event(active.attempt_id, EXIT))
             else:
                 self.storage.end_attempt(active.job_id, active.attempt_id, job_status=st.PENDING,
@@ -477,7 +512,10 @@ class Engine:
         for status in (st.FAILED, st.STOPPED):
             if self.counts.get(status):
                 parts.append(f"{self.counts[status]} {status}")
-        if self.best:
+        if self.objectives:
+            losses = [v.losses for v in self.views.values() if v.status == st.FINISHED and v.losses]
+            parts.append(f"{int(front_mask(losses).sum()) if losses else 0} on the Pareto front")
+        elif self.best:
             parts.append(f"best {self.sign * self.best[0]:.6g} (job {self.best[1]})")
         return ", ".join(parts)
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from tunelab import proposers
 from tunelab.exceptions import TunelabError, UserError
+from tunelab.pareto import front_mask
 from tunelab.proposers import JobView, Proposal, Search, sign_of
 from tunelab.space import Config, Space
 from tunelab.spec import build_space
@@ -51,7 +52,9 @@ class Optimizer:
             (``[{"name": "lr", "type": "float", "range": [1e-4, 0.1], "log": true}, ...]``)
             or a :class:`~tunelab.space.Space`.
         proposer: a proposer name (``auto``, ``tpe``, ``gp``, ``smac``, ``cmaes``, ...).
-        target: ``min`` or ``max``: the direction of the values you tell.
+        target: ``min`` or ``max``: the direction of the values you tell; with several
+            objectives, one direction each (``["max", "min"]``), and :meth:`tell` takes
+            a tuple of values in that order.
         random_seed: the seed; the same seed and the same told values give the same
             sequence of configs.
         initial_configs: configs to run before the proposer is asked.
@@ -71,14 +74,20 @@ class Optimizer:
     """
 
     def __init__(self, parameter_config: Sequence[dict[str, Any]] | Space, proposer: str = "auto",
-                 target: str = "min", random_seed: int = 0, initial_configs: Sequence[Config] = (),
+                 target: str | Sequence[str] = "min", random_seed: int = 0, initial_configs: Sequence[Config] = (),
                  **proposer_options: Any) -> None:
-        if target not in ("min", "max"):
-            raise UserError(f"target: expected 'min' or 'max', got {target!r}")
+        targets = [target] if isinstance(target, str) else list(target)
+        if not targets or any(t not in ("min", "max") for t in targets):
+            raise UserError(f"target: expected 'min', 'max' or a list of them (one per objective), got {target!r}")
         self.space = parameter_config if isinstance(parameter_config, Space) else build_space(list(parameter_config))
         self.target = target
-        self._sign = sign_of(target)
+        self._signs = [sign_of(t) for t in targets]
+        self._sign = self._signs[0]
+        if len(targets) > 1 and "n_objectives" in proposers.options(proposer):
+            proposer_options.setdefault("n_objectives", len(targets))
         self.proposer = proposers.create(proposer, self.space, seed=int(random_seed), options_=proposer_options)
+        if len(targets) > 1 and not self.proposer.multi_objective:
+            raise UserError(f"proposer: {proposer!r} optimizes one objective, but `target` names {len(targets)}")
         self._search = Search(self.space, self.proposer, list(initial_configs))
         self._jobs: list[JobView] = []
         self._running: dict[str, list[JobView]] = {}
@@ -131,14 +140,29 @@ class Optimizer:
             UserError: the config was never asked or was already told, or the value is
                 not a number.
         """
-        number = _number(value)
+        numbers = self._numbers(value)
         job = self._pop_running(config, budget)
         job.intermediate = [(int(step), self._sign * float(v)) for step, v in intermediate]
-        if number is None:
+        if numbers is None:
             job.status, job.loss = "failed", None
         else:
-            job.status, job.loss = "finished", self._sign * number
+            job.status, job.loss = "finished", self._sign * numbers[0]
+            if len(self._signs) > 1:
+                job.losses = tuple(sign * n for sign, n in zip(self._signs, numbers, strict=True))
         self._search.ended(job)
+
+    def _numbers(self, value: Any) -> list[float] | None:
+        """The told value(s), one per objective; ``None`` for a failure (any missing or not finite)."""
+        if len(self._signs) == 1:
+            number = _number(value)
+            return None if number is None else [number]
+        if value is None:
+            return None
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != len(self._signs):
+            raise UserError(f"tell: value must be a sequence of {len(self._signs)} numbers (one per objective) "
+                            f"or None, got {value!r}")
+        numbers = [_number(v) for v in value]
+        return None if any(n is None for n in numbers) else numbers  # type: ignore[return-value]
 
     def _key(self, config: Config, budget: float | None) -> str:
         return self.space.key(config) + f"@{budget}"
@@ -163,19 +187,37 @@ class Optimizer:
 
     @property
     def best(self) -> dict[str, Any] | None:
-        """``{"config", "value"}`` of the best finished job (``None`` before any)."""
+        """``{"config", "value"}`` of the best finished job (``None`` before any, and with
+        several objectives: see :attr:`front`)."""
         done = [job for job in self._jobs if job.status == "finished" and job.loss is not None]
-        if not done:
+        if not done or len(self._signs) > 1:
             return None
         job = min(done, key=lambda j: (j.loss, j.number))
         return {"config": dict(job.config), "value": self._sign * job.loss}  # type: ignore[operator]
 
     @property
+    def front(self) -> list[dict[str, Any]]:
+        """``{"config", "values"}`` of each finished job on the Pareto front, in job order
+        (several objectives only)."""
+        done = [job for job in self._jobs if job.status == "finished" and job.losses is not None]
+        if not done:
+            return []
+        mask = front_mask([job.losses for job in done])
+        return [{"config": dict(job.config), "values": self._values(job)}
+                for job, keep in zip(done, mask, strict=True) if keep]
+
+    def _values(self, job: JobView) -> float | tuple[float, ...] | None:
+        """The job's told value(s), in the user's directions."""
+        if job.losses is not None:
+            return tuple(sign * loss for sign, loss in zip(self._signs, job.losses, strict=True))
+        return None if job.loss is None else self._sign * job.loss
+
+    @property
     def history(self) -> list[dict[str, Any]]:
-        """Every asked job in order: ``number``, ``config``, ``status``, ``value``, ``budget``."""
+        """Every asked job in order: ``number``, ``config``, ``status``, ``value`` (a tuple
+        with several objectives), ``budget``."""
         return [{"number": job.number, "config": dict(job.config), "status": job.status,
-                 "value": None if job.loss is None else self._sign * job.loss, "budget": job.budget}
-                for job in self._jobs]
+                 "value": self._values(job), "budget": job.budget} for job in self._jobs]
 
     @property
     def exhausted(self) -> bool:

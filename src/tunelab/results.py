@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tunelab import storage as st
+from tunelab.objectives import losses_of
+from tunelab.pareto import front_mask
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,6 +43,7 @@ def job_dict(job: st.Job) -> dict[str, Any]:
         "config": job.config,
         "result": _clean(job.value),
         "extra_results": job.extra,
+        "objectives": job.objectives,
         "intermediate": [[step, value] for step, value in job.intermediate],
         "intermediate_attempt": curve_attempt(job),
         "budget": job.budget,
@@ -78,8 +81,29 @@ class ExperimentResult:
         return [j for j in self.jobs if not j.info.get("save_model")]
 
     @property
+    def objectives(self) -> list[tuple[str, str]]:
+        """``(name, target)`` of each objective when the experiment has several, else empty."""
+        return [(o["name"], o.get("target", "min")) for o in self.experiment.spec.get("objectives") or []]
+
+    @property
+    def front(self) -> list[st.Job]:
+        """The Pareto front: finished jobs no other finished job dominates (in job order).
+        Empty for a single-objective experiment."""
+        names = [name for name, _ in self.objectives]
+        signs = [-1.0 if target == "max" else 1.0 for _, target in self.objectives]
+        scored = [(j, losses_of(j.objectives, names, signs)) for j in self.search_jobs if j.status == st.FINISHED]
+        scored = [(j, losses) for j, losses in scored if losses is not None]
+        if not scored:
+            return []
+        mask = front_mask([losses for _, losses in scored])
+        return [j for (j, _), keep in zip(scored, mask, strict=True) if keep]
+
+    @property
     def best_job(self) -> st.Job | None:
-        """The finished job with the best value for the experiment's target."""
+        """The finished job with the best value for the experiment's target (None with
+        several objectives: see :attr:`front`)."""
+        if self.objectives:
+            return None
         sign = -1.0 if self.experiment.spec.get("target") == "max" else 1.0
         finished = [j for j in self.search_jobs if j.status == st.FINISHED and j.value is not None]
         return min(finished, key=lambda j: sign * j.value) if finished else None
@@ -101,22 +125,28 @@ class ExperimentResult:
     def to_dict(self) -> dict[str, Any]:
         """The documented machine form of ``tunelab show --json``."""
         e = self.experiment
+        front = {j.id for j in self.front}
         return {
             "experiment": {"id": e.id, "name": e.name, "status": e.status, "message": e.message,
                            "seed": e.seed, "created": e.created, "updated": e.updated, "spec": e.spec},
             "best": self.best,
+            "pareto_front": sorted(front),
             "model_dir": self.model_dir,
-            "jobs": [job_dict(j) for j in self.jobs],
+            "jobs": [{**job_dict(j), "pareto": j.id in front} for j in self.jobs],
         }
 
     def rows(self) -> list[dict[str, Any]]:
         """One flat dict per job: ids, status, value, parameters, extra results, timing.
 
         A parameter or extra result named like a fixed column (``status``, ``budget``...)
-        gets the prefix ``config.`` or ``extra.`` instead of replacing it.
+        gets the prefix ``config.`` or ``extra.`` instead of replacing it. With several
+        objectives, each has a column (prefix ``objective.`` on a clash) and ``pareto``
+        says whether the job is on the front.
         """
         names = [p["name"] for p in self.experiment.spec.get("parameter_config", [])]
         labels = sorted({k for j in self.jobs for k in j.extra})
+        objectives = [name for name, _ in self.objectives]
+        front = {j.id for j in self.front}
         rows = []
         for job in self.jobs:
             first = job.attempts[0].started if job.attempts else None
@@ -125,6 +155,10 @@ class ExperimentResult:
                                    "value": _clean(job.value), "budget": job.budget, "attempts": len(job.attempts),
                                    "started": first, "ended": last,
                                    "duration": (last - first) if first and last else None, "error": job.error}
+            if objectives:
+                row["pareto"] = job.id in front
+                for name in objectives:
+                    row[_column(name, row, "objective.")] = (job.objectives or {}).get(name)
             keys = names + [k for k in job.config if k not in names]
             for key in keys:
                 row[_column(key, row, "config.")] = job.config.get(key)

@@ -60,6 +60,14 @@ def parse_duration(value: Any) -> float | None:
     return float(match.group(1)) * factor
 
 
+class Objective(BaseModel):
+    """One objective of a multi-objective experiment: a reported value's name and direction."""
+
+    model_config = _STRICT
+    name: str = Field(min_length=1)
+    target: Literal["min", "max"] = "min"
+
+
 class ExperimentSpec(BaseModel):
     """One experiment: what to run, over which space, how to search and where."""
 
@@ -74,6 +82,7 @@ class ExperimentSpec(BaseModel):
     random_seed: int | None = None
     parameter_config: list[dict[str, Any]]
     target: Literal["min", "max"] = "min"
+    objectives: list[Objective] | None = Field(None, description="several objectives; `target` is then unused")
     n_parallel: int = Field(1, ge=1)
     resource: Literal["cpu", "gpu", "passive"] = "cpu"
     workingdir: str = "."
@@ -90,6 +99,21 @@ class ExperimentSpec(BaseModel):
     def _duration(cls, value: Any) -> float | None:
         return parse_duration(value)
 
+    @field_validator("objectives")
+    @classmethod
+    def _objectives(cls, value: list[Objective] | None) -> list[Objective] | None:
+        if value is None:
+            return value
+        if len(value) < 2:
+            raise ValueError(f"expected at least 2 objectives like [{{\"name\": \"accuracy\", \"target\": \"max\"}}, "
+                             f"{{\"name\": \"latency_ms\", \"target\": \"min\"}}]; for one, use `target`, "
+                             f"got {len(value)}")
+        names = [o.name for o in value]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"objective names must differ, but {twice[0]!r} appears twice; rename one")
+        return value
+
     @field_validator("command")
     @classmethod
     def _command(cls, value: list[str] | None) -> list[str] | None:
@@ -102,6 +126,11 @@ class ExperimentSpec(BaseModel):
         if sum(bool(x) for x in (self.script, self.command, self.function)) > 1:
             raise ValueError("give one of `script`, `command` or `function`, not several")
         return self
+
+    @property
+    def main_target(self) -> str:
+        """Direction of the job's main value: the first objective's, or ``target``."""
+        return self.objectives[0].target if self.objectives else self.target
 
     @property
     def space(self) -> Space:
@@ -334,6 +363,9 @@ def parse_spec(data: dict[str, Any], *, default_name: str = "experiment") -> Exp
                     problems += exc.problems
         except SpecError as exc:
             problems += exc.problems
+    if spec is not None and spec.objectives and spec.resource_args.save_model:
+        problems.append("resource_args.save_model: true saves the one best job, but with `objectives` the result "
+                        "is a Pareto front; set it false")
     if not any(data.get(k) for k in ("script", "command", "function")) and data.get("resource") != "passive":
         problems.append("script: missing; set `script` (a path) or `command` (an argv list)")
     if problems:

@@ -107,9 +107,17 @@ def _float(value: Any, what: str) -> float:
         raise TypeError(f"{what} must be a number, got {value!r}") from None
 
 
-def report(value: float, **extra: float) -> None:
-    """Report the job's final value (the one optimized) and optional extra named values."""
-    _emit(protocol.Report("final", value=_float(value, "value"),
+def report(value: float | dict[str, float] | None = None, **extra: float) -> None:
+    """Report the job's final value (the one optimized) and optional extra named values.
+
+    With several objectives, name each: ``report(accuracy=0.93, latency_ms=12)`` or
+    ``report({"accuracy": 0.93, "latency_ms": 12})``.
+    """
+    if isinstance(value, dict):
+        extra, value = {**value, **extra}, None
+    if value is None and not extra:
+        raise TypeError("report() needs a value, or named values like report(accuracy=0.9, latency_ms=12)")
+    _emit(protocol.Report("final", value=None if value is None else _float(value, "value"),
                           extra={k: _float(v, k) for k, v in extra.items()}))
 
 
@@ -164,15 +172,22 @@ def budget() -> float | None:
 
 
 def report_returned(result: Any) -> None:
-    """Report what an objective returned: a number, or a dict with ``value``/``objective``."""
+    """Report what an objective returned: a number, a dict with ``value``/``objective``, or
+    with several objectives a dict naming each or a tuple of them in order."""
     if result is None:
         return
+    names = protocol.objective_names()
+    if isinstance(result, (tuple, list)):
+        if len(result) != len(names):
+            raise TypeError(f"an objective returned {len(result)} values, but the experiment has "
+                            f"{len(names)} objectives {names}; return one value per objective, in order")
+        result = dict(zip(names, result))
     if isinstance(result, dict):
         values = dict(result)
         key = next((k for k in ("value", "objective", "default", "loss") if k in values), None)
-        if key is None:
+        if key is None and not (names and set(names) <= set(values)):
             raise TypeError(f"an objective's dict must have a 'value' key, got keys {sorted(values)}")
-        main = values.pop(key)
+        main = values.pop(key) if key else None
         extra = {k: v for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
         report(main, **extra)
     else:

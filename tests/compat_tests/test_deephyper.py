@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 import tunelab.compat.deephyper as dh
+from tunelab import _protocol as protocol
 from tunelab.compat.deephyper import CBO, Evaluator, HpProblem, Job, RandomSearch
 from tunelab.compat.deephyper.evaluator import KWARGS_ENV, RUN_ENV, load, reference, run_job, translate_output
 from tunelab.compat.deephyper.search import results_frame
@@ -161,11 +162,21 @@ def test_outputs_translate_to_tunelab_results(output, expected):
 @pytest.mark.parametrize(("output", "message"), [
     ("F", "F"), ("F_out_of_memory", "F_out_of_memory"), ({"objective": "F_bad"}, "F_bad"),
     ("oops", "F: run returned"), ({"metadata": {}}, "F: run returned a dict without"), (float("nan"), "F: run must"),
-    ((1.0, 2.0), "F: multi-objective"), (None, "F: run must")])
+    ((1.0, 2.0), "F: run returned 2 objectives, but the experiment has a single objective"),
+    (None, "F: run must")])
 def test_failures_raise_jobfailed(output, message):
     with pytest.raises(JobFailed) as info:
         translate_output(output)
     assert str(info.value).startswith(message)
+
+
+def test_a_tuple_gives_the_objectives_in_order(monkeypatch):
+    monkeypatch.setenv(protocol.ENV_OBJECTIVES, "accuracy,latency_ms")
+    assert translate_output((0.9, 12)) == {"accuracy": 0.9, "latency_ms": 12.0}
+    assert translate_output({"objective": [0.9, 12], "metadata": {"size": 3}}) == {
+        "accuracy": 0.9, "latency_ms": 12.0, "size": 3.0}
+    with pytest.raises(JobFailed, match="returned 3 objectives, but the experiment has 2 objectives"):
+        translate_output((0.9, 12, 1))
 
 
 def test_references_import_by_module_or_by_path(tmp_path):

@@ -50,7 +50,7 @@ def drive(space: Space, loss, n_jobs: int, *, seed: int = 0, fail_every: int = 0
 def test_registered_and_exported() -> None:
     assert "auto" in proposers.names()
     assert "AutoProposer" in proposers.__all__
-    assert proposers.options("auto") == ["n_samples", "n_parallel"]
+    assert proposers.options("auto") == ["n_samples", "n_parallel", "n_objectives"]
 
 
 def test_space_kind() -> None:

@@ -61,8 +61,9 @@ def test_job_attempt_and_results_lifecycle(store):
         assert store.add_intermediate(job, second, seq, step, value)
     assert not store.add_intermediate(job, second, 1, 2, 0.7), "a report recorded twice is refused"
     store.end_attempt(job, second, job_status=st.FINISHED, attempt_status=st.FINISHED, value=0.5,
-                      extra={"accuracy": 0.97})
+                      extra={"accuracy": 0.97}, objectives={"loss": 0.5, "size": 12.0})
     (stored,) = store.jobs(exp.id)
+    assert stored.objectives == {"loss": 0.5, "size": 12.0}
     assert stored.config == {"x": 0.5, "opt": "adam"} and stored.budget == 3.0 and stored.info == {"bracket": 1}
     assert stored.status == st.FINISHED and stored.value == 0.5 and stored.extra == {"accuracy": 0.97}
     assert stored.intermediate == [(1, 0.9), (2, 0.7), (3, 0.5)], "the curve of the attempt that counts"
@@ -222,12 +223,15 @@ def test_a_v1_database_is_refused_until_upgraded_then_reads_and_writes_as_before
         retried = [j for j in jobs if len(j.attempts) == 2]
         assert len(retried) == 2 and all(j.attempt_id == j.attempts[-1].id for j in retried)
         assert min(j.value for j in jobs) == pytest.approx(1.53408e-05, rel=1e-5)
+        assert all(j.objectives is None for j in jobs), "v1 jobs had one objective"
         job = store.add_job(exp.id, 6, {"x": 0.5, "opt": "sgd"}, None, {})
         attempt = store.start_attempt(job, 1, {"slot": 0}, "/tmp/a", host="here")
         assert store.add_intermediate(job, attempt, 0, 0, 0.25)
-        store.end_attempt(job, attempt, job_status=st.FINISHED, attempt_status=st.FINISHED, value=0.04)
+        store.end_attempt(job, attempt, job_status=st.FINISHED, attempt_status=st.FINISHED, value=0.04,
+                          objectives={"loss": 0.04, "latency_ms": 1e-300})
         rev, changed = store.changes(exp.id, 0)
         assert rev > 0 and [j.id for j in changed] == [job] and changed[0].intermediate == [(0, 0.25)]
+        assert changed[0].objectives == {"loss": 0.04, "latency_ms": 1e-300}, "the upgraded column keeps them"
         st.Inbox(store).send(exp.id, st.STOP_EXPERIMENT)
     finally:
         store.close()

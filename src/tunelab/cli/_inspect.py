@@ -47,8 +47,8 @@ def list_experiments(storage: StorageOption = None) -> None:
         for e in store.experiments():
             result = ExperimentResult(e, store.jobs(e.id, details=False))
             best = result.best
-            table.add_row(str(e.id), e.name, e.status, str(len(result.search_jobs)),
-                          f"{best['result']:.6g}" if best else "-", _when(e.created))
+            shown = f"{best['result']:.6g}" if best else f"front of {len(result.front)}" if result.objectives else "-"
+            table.add_row(str(e.id), e.name, e.status, str(len(result.search_jobs)), shown, _when(e.created))
     finally:
         store.close()
     Console().print(table)
@@ -72,12 +72,34 @@ def show(
     if result.model_dir:
         typer.echo(f"model: {result.model_dir}")
     names = [p["name"] for p in e.spec.get("parameter_config", [])]
-    table = Table("job", "status", "value", *names, "attempts", "error")
+    if result.objectives:
+        _show_front(result, names)
+    values = [name for name, _ in result.objectives] or ["value"]
+    table = Table("job", "status", *values, *names, "attempts", "error")
     for row in result.rows():
-        value = f"{row['value']:.6g}" if row["value"] is not None else "-"
-        table.add_row(str(row["job_id"]), row["status"], value, *(str(row.get(n, "")) for n in names),
+        shown = [_number(row.get(v)) + ("*" if row.get("pareto") and i == 0 else "") for i, v in enumerate(values)]
+        table.add_row(str(row["job_id"]), row["status"], *shown, *(str(row.get(n, "")) for n in names),
                       str(row["attempts"]), (row["error"] or "")[:60])
     Console().print(table)
+
+
+def _number(value: float | None) -> str:
+    return f"{value:.6g}" if value is not None else "-"
+
+
+def _show_front(result: ExperimentResult, names: list[str]) -> None:
+    """The Pareto front, one row per non-dominated job, best first by the first objective."""
+    objectives = result.objectives
+    first, target = objectives[0]
+    front = sorted(result.front, key=lambda j: (j.objectives[first] * (-1 if target == "max" else 1), j.id))
+    directions = ", ".join(f"{name} ({target})" for name, target in objectives)
+    typer.echo(f"Pareto front: {len(front)} jobs no other finished job beats in every objective of {directions}")
+    table = Table("job", *(name for name, _ in objectives), *names)
+    for job in front:
+        table.add_row(str(job.id), *(_number(job.objectives.get(n)) for n, _ in objectives),
+                      *(str(job.config.get(n, "")) for n in names))
+    Console().print(table)
+    typer.echo("all jobs (* marks the front):")
 
 
 @app.command()

@@ -130,7 +130,12 @@ def report_intermediate_result(metric: Any) -> None:
 
 def report_final_result(metric: Any) -> None:
     """Record the final value: a number, or a dict whose ``default`` is optimized and
-    whose other numeric keys are recorded as extra results."""
+    whose other numeric keys are recorded as extra results. With several objectives, a
+    dict naming each needs no ``default``."""
+    names = protocol.objective_names()
+    if isinstance(metric, dict) and "default" not in metric and names and set(names) <= set(metric):
+        trial.report({k: v for k, v in metric.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
+        return
     value, extra = _main_value(metric, "report_final_result")
     trial.report(value, **extra)
 

@@ -11,14 +11,15 @@ from tunelab.proposers._bohb import BOHBProposer
 from tunelab.proposers._cmaes import CMAESProposer
 from tunelab.proposers._evolution import EvolutionProposer
 from tunelab.proposers._forest import SMACProposer
-from tunelab.proposers._gp import GPProposer
+from tunelab.proposers._gp import GPProposer, ParEGOProposer
 from tunelab.proposers._grid import BatchProposer, GridProposer
 from tunelab.proposers._hyperband import HyperbandProposer
+from tunelab.proposers._nsga2 import NSGA2Proposer
 from tunelab.proposers._qmc import QMCProposer
 from tunelab.proposers._random import RandomProposer
 from tunelab.proposers._registry import create, get, names, options, register
 from tunelab.proposers._search import Search, sign_of
-from tunelab.proposers._tpe import TPEProposer
+from tunelab.proposers._tpe import MOTPEProposer, TPEProposer
 
 __all__ = [
     "ASHAProposer",
@@ -32,6 +33,9 @@ __all__ = [
     "GridProposer",
     "HyperbandProposer",
     "JobView",
+    "MOTPEProposer",
+    "NSGA2Proposer",
+    "ParEGOProposer",
     "Proposal",
     "Proposer",
     "QMCProposer",

@@ -27,6 +27,8 @@ class JobView:
         budget: the job's budget under multi-fidelity search, else ``None``.
         intermediate: ``(step, loss)`` pairs reported so far, signed like ``loss``.
         info: what the proposer attached to the proposal (JSON), returned as it was.
+        losses: with several objectives, every objective to MINIMIZE (each signed by its
+            direction; ``loss`` is the first); ``None`` otherwise or without a result.
     """
 
     number: int
@@ -36,6 +38,7 @@ class JobView:
     budget: float | None = None
     intermediate: list[tuple[int, float]] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
+    losses: tuple[float, ...] | None = None
 
 
 @dataclass
@@ -73,6 +76,8 @@ class Proposer(abc.ABC):
 
     name: ClassVar[str] = ""
     multi_fidelity: ClassVar[bool] = False
+    multi_objective: ClassVar[bool] = False
+    """True when the proposer searches with several objectives (``JobView.losses``)."""
 
     def __init__(self, space: Space, *, seed: int = 0) -> None:
         self.space = space

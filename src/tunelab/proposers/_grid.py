@@ -20,6 +20,8 @@ class _ListProposer(Proposer):
     before its first proposal, so nothing behind the cursor is still to do.
     """
 
+    multi_objective = True
+
     def __init__(self, space: Space, *, seed: int = 0) -> None:
         super().__init__(space, seed=seed)
         self._done: set[str] = set()

@@ -104,6 +104,7 @@ class QMCProposer(Proposer):
     """
 
     name = "qmc"
+    multi_objective = True
 
     def __init__(self, space: Space, *, seed: int = 0, method: str = "sobol", scramble: bool = True) -> None:
         super().__init__(space, seed=seed)

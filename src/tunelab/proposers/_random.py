@@ -20,6 +20,7 @@ class RandomProposer(Proposer):
     """
 
     name = "random"
+    multi_objective = True
 
     def propose(self, n: int, running: Sequence[JobView]) -> list[Proposal]:
         return [Proposal(self.space.sample(self.rng_for_job(self.n_proposed + i))) for i in range(n)]

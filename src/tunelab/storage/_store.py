@@ -83,8 +83,10 @@ class Job:
     intermediate: list[tuple[int, float]] = field(default_factory=list)
     attempt_id: int | None = None
     rev: int = 0
+    objectives: dict[str, float] | None = None
     """``intermediate`` is the curve of the attempt that counts (``attempt_id``, the latest);
-    each attempt keeps its own in ``attempts[i].intermediate``."""
+    each attempt keeps its own in ``attempts[i].intermediate``. ``objectives`` holds every
+    objective's value (name to value) when the experiment has several."""
 
 
 @dataclass
@@ -112,7 +114,7 @@ def _experiment(row: Any) -> Experiment:
 def _job(row: Any) -> Job:
     return Job(row.id, row.experiment_id, row.number, json.loads(row.config), row.budget, row.status, row.value,
                json.loads(row.extra or "{}"), json.loads(row.info or "{}"), row.error, row.created, row.ended,
-               attempt_id=row.attempt_id, rev=row.rev)
+               attempt_id=row.attempt_id, rev=row.rev, objectives=json.loads(row.objectives) if row.objectives else None)
 
 
 def _touch(conn: Connection, job_id: int) -> None:
@@ -310,8 +312,10 @@ class Storage:
 
     def end_attempt(self, job_id: int, attempt_id: int, *, job_status: str, attempt_status: str,
                     value: float | None = None, extra: dict[str, float] | None = None,
-                    error: str | None = None) -> bool:
+                    objectives: dict[str, float] | None = None, error: str | None = None) -> bool:
         """Record how an attempt ended and the job's resulting state, in one transaction.
+
+        ``objectives`` are every objective's value of a multi-objective experiment.
 
         Returns:
             False when a newer attempt of the job counts: the attempt's row is updated,
@@ -325,6 +329,8 @@ class Storage:
             values["value"] = _finite_or_none(value)
         if extra:
             values["extra"] = _json(extra)
+        if objectives:
+            values["objectives"] = _json(objectives)
         with self.engine.begin() as conn:
             conn.execute(update(s.attempts).where(s.attempts.c.id == attempt_id)
                          .values(status=attempt_status, ended=now, error=error))

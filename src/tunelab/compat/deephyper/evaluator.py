@@ -165,8 +165,10 @@ def _cached(ref: str) -> Callable[..., Any]:
 def translate_output(output: Any) -> float | dict[str, float]:
     """Turn what a DeepHyper ``run`` returned into a tunelab objective result.
 
-    A number is the objective (maximized). ``{"objective": x, "metadata": {...}}`` adds
-    the numeric metadata as extra values. A string starting with ``"F"`` is a failure.
+    A number is the objective (maximized). A tuple gives the objectives of a
+    multi-objective experiment, in the order of its ``objectives``.
+    ``{"objective": x, "metadata": {...}}`` adds the numeric metadata as extra values. A
+    string starting with ``"F"`` is a failure.
 
     Raises:
         JobFailed: a failure string, a missing or non-numeric objective.
@@ -179,13 +181,25 @@ def translate_output(output: Any) -> float | dict[str, float]:
         output = output["objective"]
     if isinstance(output, str):
         raise JobFailed(output if output.startswith("F") else f"F: run returned the string {output!r}")
-    if isinstance(output, (tuple, list)):
-        raise JobFailed("F: multi-objective results (a tuple) are not supported by tunelab yet")
-    if isinstance(output, bool) or not isinstance(output, (int, float)) or math.isnan(float(output)):
-        raise JobFailed(f"F: run must return a number, got {output!r}")
     extra = {k: float(v) for k, v in metadata.items()
              if isinstance(v, (int, float)) and not isinstance(v, bool) and not k.startswith("_")}
+    if isinstance(output, (tuple, list)):
+        return {**extra, **_objectives(output)}
+    if isinstance(output, bool) or not isinstance(output, (int, float)) or math.isnan(float(output)):
+        raise JobFailed(f"F: run must return a number, got {output!r}")
     return {"value": float(output), **extra} if extra else float(output)
+
+
+def _objectives(output: tuple | list) -> dict[str, float]:
+    """A multi-objective result: one value per objective of the experiment, in order."""
+    names = protocol.objective_names()
+    if len(output) != len(names):
+        has = f"{len(names)} objectives ({', '.join(names)})" if names else "a single objective"
+        raise JobFailed(f"F: run returned {len(output)} objectives, but the experiment has {has}")
+    for value in output:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise JobFailed(f"F: run must return numbers, got {output!r}")
+    return {name: float(value) for name, value in zip(names, output, strict=True)}
 
 
 def run_job(config: dict[str, Any]) -> float | dict[str, float]:

@@ -1,5 +1,7 @@
-"""Gaussian-process Bayesian optimisation: kernel, regression, log EI and the proposer."""
+"""Gaussian-process Bayesian optimisation: kernel, regression, log EI, the proposer and
+its multi-objective form (ParEGO)."""
 
+from tunelab.proposers._gp.parego import ParEGOProposer
 from tunelab.proposers._gp.proposer import GPProposer
 
-__all__ = ["GPProposer"]
+__all__ = ["GPProposer", "ParEGOProposer"]

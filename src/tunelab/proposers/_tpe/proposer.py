@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -223,6 +223,8 @@ class TPEProposer(Proposer):
     """
 
     name = "tpe"
+    core_class: ClassVar[type[TPECore]] = TPECore
+    """The model; the multi-objective TPE swaps in its own split of good and bad jobs."""
 
     def __init__(self, space: Space, *, seed: int = 0, n_startup_jobs: int | None = None, gamma: float = 0.1,
                  max_good: int = 25, n_ei_candidates: int = 24, multivariate: bool = True,
@@ -243,7 +245,7 @@ class TPEProposer(Proposer):
         for label, flag in (("multivariate", multivariate), ("consider_endpoints", consider_endpoints)):
             _check(isinstance(flag, bool), f"`{label}` must be true or false, but got {flag!r}")
         self.n_startup_jobs = n_startup_jobs
-        self.core = TPECore(space, gamma=float(gamma), max_good=max_good, n_ei_candidates=n_ei_candidates,
+        self.core = self.core_class(space, gamma=float(gamma), max_good=max_good, n_ei_candidates=n_ei_candidates,
                             multivariate=multivariate, prior_weight=float(prior_weight),
                             consider_endpoints=consider_endpoints, forget_after=forget_after,
                             max_history=max_history)
