@@ -80,7 +80,7 @@ def test_stop_cancel_and_stop_one_job(workdir, script, storage_url):
 
 
 def test_one_engine_per_experiment_and_no_engine_no_stop(workdir, script, storage_url):
-    proc = _start(workdir, script, storage_url, "owned", 1.0, n_samples=4)
+    proc = _start(workdir, script, storage_url, "owned", 2.0, n_samples=8)
     _running_jobs(storage_url, "owned", 1, proc)
     out = tunelab("resume", "owned", "--storage", storage_url)
     assert out.returncode == 2 and out.stderr.count("\n") == 1

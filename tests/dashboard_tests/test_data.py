@@ -6,10 +6,9 @@ import socket
 from importlib import resources
 
 import pytest
-import sqlalchemy as sa
 
-from tests.conftest import tunelab
-from tests.storage_tests.test_storage_contract import SERVERS, _fresh_database
+from tests.conftest import fresh_database, tunelab
+from tests.storage_tests.test_storage_contract import SERVERS
 from tunelab.analysis import ECHARTS_VERSION
 from tunelab.control import NoEngine
 from tunelab.dashboard import DashboardData
@@ -22,11 +21,9 @@ def url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'db.sqlite'}"
         return
-    fresh, admin, name = _fresh_database(SERVERS[request.param])
+    fresh, drop = fresh_database(SERVERS[request.param])
     yield fresh
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE {name}"))
-    admin.dispose()
+    drop()
 
 
 def _job(store, exp, number, value):
