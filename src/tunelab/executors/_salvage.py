@@ -50,7 +50,7 @@ def salvage(folder: Path, labels: list[str] | None = None) -> Salvage:
 
     Example:
         >>> found = salvage(Path("jobs/exp/job-3/attempt-1"))  # doctest: +SKIP
-        >>> [(n.seq, n.report.step) for n in found.intermediate], found.final
+        >>> [(n.seq, n.report.step) for n in found.intermediate], found.final  # doctest: +SKIP
     """
     stop_leftovers(folder)
     found = Salvage()
