@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pytest
 
+from tests.proposers_tests._serial import serial_run
 from tests.proposers_tests.test_contract_core import mixed_space
 from tunelab import pareto
 from tunelab.proposers import JobView, Search, create
@@ -37,18 +38,7 @@ def drive(name: str, seed: int, n_jobs: int, *, space: Space | None = None, fail
     """A serial run through ``Search``: ask one, start it, end it."""
     space = space or mixed_space()
     search = Search(space, create(name, space, seed=seed, options_=OPTIONS[name] if options is None else options))
-    jobs = []
-    for number in range(n_jobs):
-        (proposal,) = search.ask(1, running=[])
-        job = JobView(number, proposal.config, "running", info=dict(proposal.info))
-        search.started(job)
-        if fail_every and number % fail_every == fail_every - 1:
-            job.status = "failed"
-        else:
-            job.losses = tuple(losses(proposal.config))
-            job.status, job.loss = "finished", job.losses[0]
-        search.ended(job)
-        jobs.append(job)
+    jobs = serial_run(search, n_jobs, lambda config: tuple(losses(config)), fail_every=fail_every)
     return jobs, search
 
 
