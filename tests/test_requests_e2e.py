@@ -93,3 +93,19 @@ def test_one_engine_per_experiment_and_no_engine_no_stop(workdir, script, storag
     assert out.returncode == 1 and out.stderr.strip() == "no engine is running 'owned' (status finished); nothing to stop"
     out = tunelab("stop", "owned", "--job", "999", "--storage", storage_url)
     assert out.returncode == 2 and "job 999 not found" in out.stderr
+
+
+def test_report_scores_only_waiting_passive_jobs(workdir, script, storage_url):
+    """`tunelab report` goes through the engine: a script's job keeps its own result, a bad
+    value is refused before anything is sent, and with no engine nobody takes the score."""
+    proc = _start(workdir, script, storage_url, "scripted", 30.0, n_samples=2)
+    job, _ = _running_jobs(storage_url, "scripted", 2, proc)
+    out = tunelab("report", "scripted", str(job["id"]), "0.5", "--storage", storage_url)
+    assert out.returncode == 1 and "scores by hand are for resource passive" in out.stdout, out
+    out = tunelab("report", "scripted", str(job["id"]), "nan", "--storage", storage_url)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "value: nan is not a score" in out.stderr, out
+    assert tunelab("stop", "scripted", "--cancel", "--storage", storage_url).returncode == 0
+    proc.communicate(timeout=30)
+    assert all(j["result"] is None for j in show("scripted", storage_url)["jobs"])
+    out = tunelab("report", "scripted", str(job["id"]), "0.5", "--storage", storage_url)
+    assert out.returncode == 1 and out.stderr.strip().startswith("no engine is running 'scripted'"), out

@@ -1,5 +1,5 @@
-"""Asking the engine that runs an experiment to stop it, or one of its jobs: shared by
-``tunelab stop`` and the dashboard.
+"""Asking the engine that runs an experiment to stop it or one of its jobs, or to take a
+passive job's score: shared by ``tunelab stop``, ``tunelab report`` and the dashboard.
 
 Only the engine writes results, so both send a request through the storage inbox
 (:class:`tunelab.storage.Inbox`) and the engine answers with what it did.
@@ -7,6 +7,7 @@ Only the engine writes results, so both send a request through the storage inbox
 
 from __future__ import annotations
 
+import math
 import time
 
 from tunelab import storage as st
@@ -27,15 +28,34 @@ def ask_stop(store: st.Storage, experiment: st.Experiment, job: int | None = Non
         StorageError: no such job.
         NoEngine: no engine is running the experiment.
     """
-    if job is not None and store.job(job).experiment_id != experiment.id:
-        raise UserError(f"--job: job {job} belongs to another experiment; `tunelab show {experiment.name}` lists "
-                        f"the jobs of {experiment.name!r}")
-    if not live_owner(experiment.owner, experiment.beat):
-        raise NoEngine(f"no engine is running {experiment.name!r} (status {experiment.status}); nothing to stop")
+    _check(store, experiment, job, "--job", "nothing to stop")
     inbox = st.Inbox(store)
     if job is not None:
         return inbox.send(experiment.id, st.STOP_JOB, target=job)
     return inbox.send(experiment.id, st.STOP_EXPERIMENT, payload={"mode": "cancel" if cancel else "drain"})
+
+
+def ask_score(store: st.Storage, experiment: st.Experiment, job: int, value: float) -> int:
+    """Send the score of a waiting job of a ``passive`` experiment; return the request id.
+
+    Raises:
+        UserError: ``value`` is not a finite number, or ``job`` belongs to another experiment.
+        StorageError: no such job.
+        NoEngine: no engine is running the experiment.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise UserError(f"value: {value!r} is not a score; give a finite number, like 0.93")
+    _check(store, experiment, job, "job", f"`tunelab resume {experiment.name}` runs it again")
+    return st.Inbox(store).send(experiment.id, st.SCORE_JOB, target=job, payload={"value": float(value)})
+
+
+def _check(store: st.Storage, experiment: st.Experiment, job: int | None, field: str, idle: str) -> None:
+    """Refuse a request that names another experiment's job, or that no engine would read."""
+    if job is not None and store.job(job).experiment_id != experiment.id:
+        raise UserError(f"{field}: job {job} belongs to another experiment; `tunelab show {experiment.name}` lists "
+                        f"the jobs of {experiment.name!r}")
+    if not live_owner(experiment.owner, experiment.beat):
+        raise NoEngine(f"no engine is running {experiment.name!r} (status {experiment.status}); {idle}")
 
 
 def await_answer(store: st.Storage, request_id: int, wait: float) -> st.Request:

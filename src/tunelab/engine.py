@@ -285,13 +285,27 @@ class Engine:
             return None
         self.last_look = now
         for request in self.inbox.open(self.experiment.id):
-            outcome = self._stop_job(request.target) if request.kind == st.STOP_JOB else \
-                self._stop_experiment(request.payload.get("mode", "drain"))
-            self.inbox.close(request.id, outcome)
+            self.inbox.close(request.id, self._answer(request))
             if request.kind == st.STOP_EXPERIMENT and request.payload.get("mode") == "cancel":
                 self._cancel_active("stopped on request")
                 return Outcome(st.STOPPED, f"stopped on request, running jobs cancelled: {self._summary()}")
         return None
+
+    def _answer(self, request: st.Request) -> str:
+        """Act on one request; the answer the sender sees."""
+        if request.kind == st.STOP_JOB:
+            return self._stop_job(request.target)
+        if request.kind == st.SCORE_JOB:
+            return self._score_job(request.target, request.payload["value"])
+        return self._stop_experiment(request.payload.get("mode", "drain"))
+
+    def _score_job(self, job_id: int | None, value: float) -> str:
+        active = next((a for a in self.active.values() if a.job_id == job_id), None)
+        if active is None:
+            return f"job {job_id} is not running; no score recorded"
+        if not self.executor.take_score(active.attempt_id, value):
+            return f"job {job_id} runs a script that reports its own result; scores by hand are for resource passive"
+        return f"recorded {value:g} for job {job_id}"
 
     def _stop_job(self, job_id: int | None) -> str:
         active = next((a for a in self.active.values() if a.job_id == job_id), None)

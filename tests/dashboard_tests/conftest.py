@@ -1,8 +1,8 @@
 """A real dashboard over real experiments, driven by Debian's Chromium through Playwright.
 
 One session-wide site: a finished experiment whose name and config values are crafted
-HTML, a running experiment whose jobs finish every second or so, and a running
-experiment of long jobs to stop from the page; the dashboard serves them on a free
+HTML, a running experiment whose jobs finish every second or so, a running
+experiment of long jobs to stop from the page, and a passive one waiting for scores; the dashboard serves them on a free
 loopback port. Every page a test opens records its console errors and requests, and the
 test fails if any console error was logged or any request left loopback.
 """
@@ -95,6 +95,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         for name, t, n in (("live", (0.5, 1.0), 400), ("long", (60.0, 61.0), 4)):
             result.runs[name] = start_run(_experiment(folder, name, t, n), storage, cwd=folder,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        by_hand = write_experiment(folder, "by-hand.json", name="by-hand", resource="passive", n_samples=2,
+                                   parameter_config=[{"name": "lr", "type": "float", "range": [0.001, 0.1]}])
+        result.runs["by-hand"] = start_run(by_hand, storage, cwd=folder, stdin=subprocess.DEVNULL,
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_finished(storage, "live", 1, result.runs["live"])
         server, result.url = start_dashboard(storage)
         result.runs["dashboard"] = server

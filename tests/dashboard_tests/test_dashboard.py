@@ -154,6 +154,29 @@ def test_stop_a_job_then_the_experiment_from_the_page(site, watched):
     assert status == 409 and json.loads(body)["error"].startswith("no engine is running 'long'")
 
 
+def test_score_a_passive_job_from_the_page(site, watched):
+    page = watched.page
+    page.goto(f"{site.url}#/e/{site.ids['by-hand']}")
+    page.wait_for_selector("#jobs tbody tr[data-status=running]", timeout=30_000)
+    target = page.locator("#jobs tbody tr[data-status=running]").first
+    job = int(target.get_attribute("data-job"))
+    target.click()
+    page.fill("#score-value", "not a number")
+    page.click("#score-job")
+    expect(page.locator("#job-action-status")).to_have_text(re.compile("give a finite number"), timeout=15_000)
+    page.fill("#score-value", "0.25")
+    page.click("#score-job")
+    expect(page.locator("#job-action-status")).to_have_text(f"engine: recorded 0.25 for job {job}", timeout=15_000)
+    deadline = time.monotonic() + 20
+    while next(j.status for j in _jobs(site, "by-hand") if j.id == job) != "finished" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert next(j for j in _jobs(site, "by-hand") if j.id == job).value == 0.25
+    expect(page.locator("#score-job")).to_have_count(0, timeout=10_000)
+    status, _, body = _http(f"{site.url}api/jobs/{job}/score", "POST", {"Content-Type": "application/json"},
+                            b'{"value": "high"}')
+    assert status == 400 and json.loads(body)["error"] == "value: 'high' is not a score; give a finite number, like 0.93"
+
+
 def test_actions_need_a_json_post_and_the_host_must_be_ours(site):
     port = urlsplit(site.url).port
     status, _, _ = _http(f"{site.url}api/experiments/{site.ids['live']}/stop", "POST",

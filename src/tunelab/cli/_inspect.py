@@ -11,9 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tunelab._owner import describe
 from tunelab.cli._common import StorageOption, open_storage
-from tunelab.exceptions import UserError
-from tunelab.executors import write_result
+from tunelab.control import NoEngine, ask_score, await_answer
 from tunelab.results import ExperimentResult
 
 app = typer.Typer()
@@ -123,15 +123,24 @@ def report(
     experiment: Annotated[str, typer.Argument(help="Experiment name or id.")],
     job: Annotated[int, typer.Argument(help="Job id (as printed by the passive resource).")],
     value: Annotated[float, typer.Argument(help="The job's score.")],
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the engine's answer.")] = 10.0,
     storage: StorageOption = None,
 ) -> None:
-    """Give the score of a job run by hand (the `passive` resource)."""
+    """Give the score of a job run by hand (the `passive` resource) to the engine running it."""
     store = open_storage(storage)
     try:
-        found = [j for j in store.jobs(store.experiment(experiment).id) if j.id == job]
+        exp = store.experiment(experiment)
+        try:
+            request = ask_score(store, exp, job, value)
+        except NoEngine as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1) from None
+        answer = await_answer(store, request, wait)
     finally:
         store.close()
-    if not found or not found[0].attempts or found[0].status != "running":
-        raise UserError(f"job: {job} is not a running job of {experiment!r}; `tunelab show {experiment}` lists them")
-    write_result(Path(found[0].attempts[-1].folder), value)
-    typer.echo(f"recorded {value:g} for job {job}")
+    if answer.handled is None:
+        typer.echo(f"sent the score to the engine ({describe(exp.owner, exp.beat)}); it has not answered in {wait:g}s")
+        return
+    typer.echo(answer.outcome)
+    if not answer.outcome.startswith("recorded"):  # the engine's answer when it took the score
+        raise typer.Exit(1)

@@ -18,7 +18,7 @@ from typing import Any
 from tunelab import analysis
 from tunelab import storage as st
 from tunelab._owner import live_owner
-from tunelab.control import ask_stop
+from tunelab.control import ask_score, ask_stop
 from tunelab.results import ExperimentResult, job_dict
 
 TAIL_BYTES = 16_384
@@ -154,8 +154,9 @@ class DashboardData:
         from the folder storage recorded for it: the request only names the job)."""
         job = self.storage.job(job_id)
         folder = job.attempts[-1].folder if job.attempts else None
+        passive = self.storage.experiment(job.experiment_id).spec.get("resource") == "passive"
         return {**job_dict(job), "row": job_row(job), "stdout": _tail(folder, "stdout"),
-                "stderr": _tail(folder, "stderr")}
+                "stderr": _tail(folder, "stderr"), "takes_score": passive and job.status == st.RUNNING}
 
     # Plots -------------------------------------------------------------------------------
     def plot(self, experiment_id: int, kind: str) -> dict[str, Any]:
@@ -183,6 +184,15 @@ class DashboardData:
             tunelab.control.NoEngine: no engine runs the experiment.
         """
         return ask_stop(self.storage, self.storage.experiment(experiment_id), job_id, cancel)
+
+    def score(self, job_id: int, value: float) -> int:
+        """Send a waiting ``passive`` job's score to the experiment's engine; the request id.
+
+        Raises:
+            tunelab.control.NoEngine: no engine runs the experiment.
+        """
+        job = self.storage.job(job_id)
+        return ask_score(self.storage, self.storage.experiment(job.experiment_id), job_id, value)
 
     def request(self, request_id: int) -> dict[str, Any]:
         """What became of a request: handled or not, and the engine's answer."""

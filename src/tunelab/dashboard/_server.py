@@ -98,6 +98,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", r"/api/requests/(\d+)", "request"),
         ("POST", r"/api/experiments/(\d+)/stop", "stop_experiment"),
         ("POST", r"/api/jobs/(\d+)/stop", "stop_job"),
+        ("POST", r"/api/jobs/(\d+)/score", "score_job"),
     )]
 
 
@@ -165,8 +166,10 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = HTTPStatus.BAD_REQUEST, {"error": str(exc)}
         except NoEngine as exc:
             status, body = HTTPStatus.CONFLICT, {"error": str(exc), "no_engine": True}
-        except (StorageError, UserError) as exc:
+        except StorageError as exc:
             status, body = HTTPStatus.NOT_FOUND, {"error": str(exc)}
+        except UserError as exc:
+            status, body = HTTPStatus.BAD_REQUEST, {"error": str(exc)}
         except Exception as exc:  # a bug or a database hiccup: say so, keep serving, log the traceback
             traceback.print_exc(file=sys.stderr)
             status, body = HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"internal error: {exc}"}
@@ -211,6 +214,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _api_stop_job(self, job_id: int, query: dict[str, list[str]]) -> Any:
         job = self.server.data.storage.job(job_id)
         return {"request": self.server.data.stop(job.experiment_id, job_id, False)}
+
+    def _api_score_job(self, job_id: int, query: dict[str, list[str]]) -> Any:
+        return {"request": self.server.data.score(job_id, self._body().get("value"))}
 
     def _body(self) -> dict[str, Any]:
         length = int(self.headers.get("Content-Length") or 0)

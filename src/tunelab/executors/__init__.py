@@ -5,7 +5,7 @@ from tunelab.executors._base import EXIT, REPORT, STARTED, Event, Executor, Laun
 from tunelab.executors._salvage import Salvage, salvage
 from tunelab.executors.function import FunctionExecutor, function_ref
 from tunelab.executors.local import ScriptExecutor
-from tunelab.executors.passive import PassiveExecutor, write_result
+from tunelab.executors.passive import PassiveExecutor
 
 __all__ = [
     "EXIT",
@@ -22,5 +22,4 @@ __all__ = [
     "function_ref",
     "rank",
     "salvage",
-    "write_result",
 ]

@@ -124,6 +124,11 @@ class Executor(abc.ABC):
             (launch.folder / PID_FILE).write_text(str(pid), encoding="utf-8")
         self._events.append(Event(launch.key, STARTED))
 
+    def take_score(self, key: int, value: float) -> bool:
+        """Give a running attempt its score from outside; False if this kind of attempt
+        reports its own results (only the ``passive`` resource takes scores by hand)."""
+        return False
+
     def stop(self, key: int) -> None:
         """Ask an attempt to stop: stop file now, SIGTERM and SIGKILL if it lingers."""
         run = self._running.get(key)

@@ -1,8 +1,9 @@
 """The ``passive`` resource: tunelab prints each job, the user runs it and enters the score.
 
 Scores come from the terminal prompt (``<value>`` answers the oldest waiting job,
-``<job id> <value>`` any job) or from another shell with ``tunelab report EXP JOB VALUE``,
-which appends the result to the job's ``events.jsonl``.
+``<job id> <value>`` any job), or from ``tunelab report EXP JOB VALUE`` and the dashboard,
+which ask the engine through the request inbox. Either way the score is appended to the
+attempt's ``events.jsonl`` and read back like any script's report.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from tunelab.executors._base import Executor, Launch
 
 
 def write_result(folder: Path, value: float) -> None:
-    """Record a final value for the attempt in ``folder`` (used by ``tunelab report``)."""
+    """Record a final value for the attempt in ``folder``."""
     with open(folder / "events.jsonl", "a", encoding="utf-8") as handle:
         handle.write(protocol.Report("final", value=float(value)).to_json() + "\n")
 
@@ -55,6 +56,14 @@ class PassiveExecutor(Executor):
                     print("enter `<value>` or `<job id> <value>`", flush=True)
             except (ValueError, KeyError):
                 print(f"not a score: {line.strip()!r}; enter a number", flush=True)
+
+    def take_score(self, key: int, value: float) -> bool:
+        """Record the score of a waiting job (sent by ``tunelab report`` or the dashboard)."""
+        folder = self._folders.get(key)
+        if folder is None:
+            return False
+        write_result(folder, value)
+        return True
 
     def _exited(self, key: int) -> int | None:
         folder = self._folders[key]

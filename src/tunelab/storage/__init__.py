@@ -1,6 +1,6 @@
 """Where experiments, jobs, attempts and results are recorded."""
 
-from tunelab.storage._inbox import STOP_EXPERIMENT, STOP_JOB, Inbox, Request
+from tunelab.storage._inbox import SCORE_JOB, STOP_EXPERIMENT, STOP_JOB, Inbox, Request
 from tunelab.storage._store import (
     CANCELLED,
     FAILED,
@@ -23,6 +23,7 @@ __all__ = [
     "FINISHED",
     "PENDING",
     "RUNNING",
+    "SCORE_JOB",
     "STOPPED",
     "STOP_EXPERIMENT",
     "STOP_JOB",

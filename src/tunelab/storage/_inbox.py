@@ -1,7 +1,7 @@
 """The request inbox: how the CLI and the dashboard ask a running engine to act.
 
 Only the engine writes results. Anyone else who wants something of a running experiment
-(stop a job, stop the experiment) adds a request row; the engine
+(stop a job, stop the experiment, give a passive job its score) adds a request row; the engine
 takes the open rows at each tick of its loop, acts, and records the outcome. It needs no
 open port and works over every storage.
 """
@@ -18,8 +18,8 @@ from sqlalchemy import insert, select, update
 from tunelab.storage import _schema as s
 from tunelab.storage._store import Storage
 
-STOP_JOB, STOP_EXPERIMENT = "stop_job", "stop_experiment"
-KINDS = (STOP_JOB, STOP_EXPERIMENT)
+STOP_JOB, STOP_EXPERIMENT, SCORE_JOB = "stop_job", "stop_experiment", "score_job"
+KINDS = (STOP_JOB, STOP_EXPERIMENT, SCORE_JOB)
 
 
 @dataclass

@@ -481,8 +481,30 @@ function kvTable(entries) {
   return h("table", {class: "kv"}, entries.map(([k, v]) => h("tr", {}, h("td", {text: k}), h("td", {class: "mono", text: fmtValue(v)}))));
 }
 
+// The score box of a waiting passive job; what was typed survives the drawer's refresh.
+function scoreForm(drawer, job) {
+  if (!job.takes_score) return null;
+  const before = document.getElementById("score-value");
+  const input = h("input", {id: "score-value", type: "text", inputmode: "decimal", placeholder: "score",
+    "aria-label": "score", autocomplete: "off"});
+  input.value = before ? before.value : "";
+  if (before && document.activeElement === before) queueMicrotask(() => input.focus());
+  const send = (event) => {
+    event.preventDefault();
+    const value = Number(input.value.trim());
+    if (input.value.trim() === "" || !Number.isFinite(value)) {
+      say(drawer, "job-action-status", `${JSON.stringify(input.value)} is not a score; give a finite number, like 0.93`, true);
+      return;
+    }
+    act(drawer, "job-action-status", `/api/jobs/${job.id}/score`, {value});
+  };
+  return h("form", {class: "row score", onsubmit: send}, input,
+    h("button", {class: "primary", id: "score-job", type: "submit"}, "Record score"));
+}
+
 function renderJob(drawer, job) {
   const status = actionLine("job-action-status", drawer);
+  const score = scoreForm(drawer, job);
   const stop = () => act(drawer, "job-action-status", `/api/jobs/${job.id}/stop`, {});
   if (drawer.chart) { drawer.chart.dispose(); drawer.chart = null; }
   const curve = h("div", {class: "chart small", id: "job-curve"});
@@ -491,7 +513,7 @@ function renderJob(drawer, job) {
       h("span", {class: "muted", text: `id ${job.id}`}), h("span", {class: "spacer"}),
       job.status === "running" ? h("button", {class: "danger", id: "stop-job", onclick: stop}, "Stop job") : null,
       h("button", {onclick: closeDrawer, "aria-label": "close"}, "✕")),
-    status,
+    status, score,
     h("section", {}, h("h2", {text: "Config"}), kvTable(Object.entries(job.config))),
     h("section", {}, h("h2", {text: "Result"}), kvTable([["result", job.result], ["budget", job.budget],
       ...Object.entries(job.extra_results)])),
