@@ -56,6 +56,49 @@ def test_grid_forms_give_studios_exact_values(text, expected):
     assert len(got) == len(expected)
 
 
+# Studio.ml's own tests/hyperparam_test.py (test_parse_range): its strings and its values.
+STUDIO_PARSE_RANGE = [
+    ("1,2,3", [1.0, 2.0, 3.0]),
+    (":5", [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]),
+    ("2:5", [2.0, 3.0, 4.0, 5.0]),
+    ("0.1:0.05:0.3", [0.1, 0.15, 0.2, 0.25, 0.3]),
+    ("0.1:3:0.3", [0.1, 0.2, 0.3]),
+    ("0.01:4l:10", [0.01, 0.1, 1, 10]),
+]
+
+# The rules of studio/hyperparameter.py `_parse_grid`, worked by hand: `a:b` is numpy's
+# arange(a, b + 1); `a:s:b` is linspace(a, b, s) when s is an integer above |b - a|, else
+# arange(a, b + s/2, s); a middle field with `l` is a log-spaced count; fields after the
+# third are ignored.
+STUDIO_RULES = [
+    ("0:3.5", [0, 1, 2, 3, 4]),              # below 3.5 + 1
+    ("2.5:5", [2.5, 3.5, 4.5, 5.5]),         # steps from a fractional start pass the end
+    (":0.5:2", [0, 0.5, 1, 1.5, 2]),         # empty start of a stepped range is 0
+    ("0:0.3:1", [0, 0.3, 0.6, 0.9]),         # 1.2 is not below 1 + 0.15
+    ("1:-0.5:0", [1, 0.5, 0]),               # a negative step walks down
+    ("0:2.0:1", [0, 1]),                     # 2.0 is an integer above 1: a count
+    ("1:1:1", [1]),                          # a count of 1 is the start
+    ("1e-5:5l:0.1", [1e-5, 1e-4, 1e-3, 0.01, 0.1]),
+    ("1:l1:100", [1]),
+    ("1:2:3:4", [1, 3]),                     # 2 is not above |3 - 1|: arange(1, 4, 2); 4 ignored
+    ("-2,0.5,3", [-2, 0.5, 3]),
+    (" 1e-3 ", [0.001]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), STUDIO_PARSE_RANGE + STUDIO_RULES)
+def test_grid_values_follow_studios_parser(text, expected):
+    got = values(f"x={text}")
+    assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert len(got) == len(expected)
+
+
+def test_grid_fields_after_the_third_are_ignored_with_a_note():
+    param = parse_hyperparam("lr=1:2:3:4")
+    assert len(param.notes) == 1 and "'1:2:3'" in param.notes[0] and "ignored" in param.notes[0]
+    assert parse_hyperparam("lr=1:2:3").notes == []
+
+
 def test_integer_literals_stay_ints_and_floats_stay_floats():
     assert all(type(v) is int for v in values("layers=2,5,6") + values("n=:3") + values("n=0:2:10"))
     assert all(type(v) is float for v in values("lr=0.01:0.01:0.1") + values("x=1:3:2") + values("x=2.0,3"))
@@ -67,7 +110,8 @@ def test_grid_entries_are_ordinal_or_constant():
 
 
 @pytest.mark.parametrize("text", ["lr", "lr=", "=1", "1x=2", "lr=a", "lr=a:1", "lr=0:l5:1", "lr=1:x5:2",
-                                  "lr=1:0.5:0", "x=1:0", "lr=1:2:3:4", "lr=0:l0:1", "lr=1,b"])
+                                  "lr=1:0.5:0", "x=1:0", "lr=0:l0:1", "lr=1,b", "lr=0:0:1", "lr=1:l:2",
+                                  "lr=1:l5u:2", "lr=0:nan:1", "lr=0:inf:1", "lr=1,,2", "lr=1:2,3"])
 def test_bad_grid_strings_are_one_line_user_errors(text):
     with pytest.raises(UserError) as info:
         parse_hyperparam(text)

@@ -9,15 +9,16 @@ right-hand-side uses of ``lr`` and ``layers`` are replaced by the values. This m
 translates that into tunelab's spec and offers the pieces the job side needs
 (:func:`substitute`, :func:`read_scalars`); :mod:`tunelab.formats.studio_runner` runs a job.
 
-Grid forms (the default ``--optimizer grid``), with Studio.ml's exact values:
+Grid forms (the default ``--optimizer grid``), with the values Studio.ml's parser gives:
 
 * ``lr=0.1``: one value.
 * ``layers=2,5,6``: a list.
-* ``n=0:3`` and ``n=:3``: ``0, 1, 2, 3`` (step 1, both ends included).
-* ``lr=0.01:0.01:0.1``: start:step:end, end included when reached.
+* ``n=0:3`` and ``n=:3``: ``0, 1, 2, 3`` (step 1 while below ``end + 1``; an empty start is 0).
+* ``lr=0.01:0.01:0.1``: start:step:end, values while below ``end + step/2``.
 * ``lr=1e-5:10:0.1``: when the middle field is an integer larger than ``|end - start|``
   it is a count: 10 evenly spaced points. ``u10`` always means a count (as documented).
-* ``lr=1e-5:l5:0.1``: 5 log-spaced points ``1e-5, 1e-4, 1e-3, 0.01, 0.1``.
+* ``lr=1e-5:l5:0.1`` or ``lr=1e-5:5l:0.1``: 5 log-spaced points ``1e-5, 1e-4, 1e-3, 0.01, 0.1``.
+* Fields after the third are ignored (with a note), as Studio.ml does.
 
 Plugin-optimizer forms (any ``--optimizer`` other than ``grid``): ``min:max``,
 ``min:max:flags`` and ``min:max:length:flags`` with flags ``u`` (unbounded), ``r``
@@ -104,38 +105,58 @@ def _linspace(start: float, end: float, count: int) -> list[float]:
     return [start + (end - start) * i / (count - 1) for i in range(count)]
 
 
-def _arange(start: float, end: float, step: float, text: str) -> list[float]:
-    """Studio.ml's matlab-style range: ``start, start+step, ...`` up to ``end + step/2``."""
-    if step == 0 or (end - start) * step < 0:
-        raise _bad(text, f"step {step} never reaches {end} from {start}", "give a step with the sign of end - start")
-    count = math.ceil((end + 0.5 * step - start) / step)
-    return [start + i * step for i in range(max(count, 0))]
+def _arange(start: float, stop: float, step: float, text: str) -> list[float]:
+    """numpy's ``arange``: ``start, start+step, ...`` while short of ``stop`` (excluded)."""
+    count = math.ceil((stop - start) / step) if step else 0
+    if count <= 0:
+        raise _bad(text, "the range is empty", "give start <= end, and a step with the sign of end - start")
+    return [start + i * step for i in range(count)]
+
+
+_COUNT = re.compile(r"^(?P<before>[lu]?)(?P<count>\d+)(?P<after>[lu]?)$")
+"""A point count with its spacing flag on either side: ``l5``, ``5l``, ``u10``."""
+
+
+def _counted(start: float, end: float, middle: str, text: str) -> list[float]:
+    """Values of ``start:l5:end`` (log-spaced) and ``start:u5:end`` (evenly spaced)."""
+    match = _COUNT.match(middle)
+    if not match or bool(match["before"]) == bool(match["after"]):
+        raise _bad(text, f"{middle!r} is neither a step nor a point count",
+                   "write a number like 0.01, or a count like l5 or 5l (log) or u5 (even)")
+    count, mode = int(match["count"]), match["before"] or match["after"]
+    if count < 1:
+        raise _bad(text, f"{middle!r} needs a positive point count", f"write e.g. {mode}5")
+    if mode == "u":
+        return _linspace(start, end, count)
+    if start <= 0 or end <= 0:
+        raise _bad(text, "a log grid needs positive ends", "use ends > 0, like 1e-5:l5:0.1")
+    return [math.exp(v) for v in _linspace(math.log(start), math.log(end), count)]
 
 
 def _grid_range(fields: list[str], text: str) -> tuple[list[float], bool]:
-    """Values of ``a:b``, ``:b``, ``a:step:b``, ``a:N:b``, ``a:uN:b``, ``a:lN:b``."""
+    """Values of ``a:b``, ``:b``, ``a:step:b``, ``a:N:b``, ``a:lN:b``, ``a:Nl:b``, ``a:uN:b``.
+
+    Studio.ml's rules: ``a:b`` steps by 1 from ``a`` while below ``b + 1``; a middle
+    field that is an integer larger than ``|b - a|`` is a count of evenly spaced points,
+    any other number a step, with values while below ``b + step/2``; fields after the
+    third are ignored.
+    """
     start = _number(fields[0], text) if fields[0].strip() else 0.0
-    integral = (not fields[0].strip() or _is_int_literal(fields[0])) and _is_int_literal(fields[-1])
+    end_field = fields[1] if len(fields) == 2 else fields[2]
+    end = _number(end_field, text)
+    integral = (not fields[0].strip() or _is_int_literal(fields[0])) and _is_int_literal(end_field)
     if len(fields) == 2:
-        return _arange(start, _number(fields[1], text), 1.0, text), integral
-    if len(fields) != 3:
-        raise _bad(text, "a grid range has 2 or 3 fields", "write start:end, start:step:end or start:l5:end")
-    end, middle = _number(fields[2], text), fields[1].strip()
-    mode = middle[:1] if middle[:1] in ("l", "u") else ""
-    if mode:
-        if not middle[1:].isdigit() or int(middle[1:]) < 1:
-            raise _bad(text, f"{middle!r} needs a positive point count", f"write e.g. {mode}5")
-        count = int(middle[1:])
-        if mode == "u":
-            return _linspace(start, end, count), False
-        if start <= 0 or end <= 0:
-            raise _bad(text, "a log grid needs positive ends", "use ends > 0, like 1e-5:l5:0.1")
-        logs = _linspace(math.log(start), math.log(end), count)
-        return [math.exp(v) for v in logs], False
-    step = _number(middle, text)
+        return _arange(start, end + 1, 1.0, text), integral
+    middle = fields[1].strip()
+    try:
+        step = float(middle)
+    except ValueError:
+        return _counted(start, end, middle, text), False
+    if not math.isfinite(step):
+        raise _bad(text, f"{middle!r} is not a finite number", "use a finite step or count")
     if step.is_integer() and step > abs(end - start):
         return _linspace(start, end, int(step)), False
-    return _arange(start, end, step, text), integral and _is_int_literal(middle)
+    return _arange(start, end + 0.5 * step, step, text), integral and _is_int_literal(middle)
 
 
 def _grid_values(spec: str, text: str) -> list[int | float]:
@@ -145,8 +166,6 @@ def _grid_values(spec: str, text: str) -> list[int | float]:
         return _tidy(values, all(_is_int_literal(raw) for raw in raws))
     if ":" in spec:
         values, integral = _grid_range(spec.split(":"), text)
-        if not values:
-            raise _bad(text, "the range is empty", "check that start <= end")
         return _tidy(values, integral)
     return _tidy([_number(spec, text)], _is_int_literal(spec))
 
@@ -157,7 +176,11 @@ def _grid_param(name: str, spec: str, text: str) -> SweepParam:
         entry: dict[str, Any] = {"name": name, "type": "constant", "value": values[0]}
     else:
         entry = {"name": name, "type": "ordinal", "range": values}
-    return SweepParam(name, [entry], start={name: values[len(values) // 2]})
+    notes = []
+    if "," not in spec and spec.count(":") > 2:
+        notes.append(f"--hyperparam {text!r}: a grid range has at most 3 fields; the fields after "
+                     f"{':'.join(spec.split(':')[:3])!r} are ignored, as Studio.ml does")
+    return SweepParam(name, [entry], start={name: values[len(values) // 2]}, notes=notes)
 
 
 def _split_flags(fields: list[str], text: str) -> tuple[list[str], str]:
