@@ -75,6 +75,26 @@ def tunelab(*args: str, cwd: Path | None = None, timeout: float = 120, **kwargs:
                           timeout=timeout, env=env, **kwargs)
 
 
+def tunelab_inprocess(*args: str) -> subprocess.CompletedProcess:
+    """Run the ``tunelab`` CLI's entry point in this process (argv, captured output, the
+    exit code), for tests of many quick commands; the caller sets the working directory
+    and environment (``monkeypatch``)."""
+    import contextlib
+    import io
+
+    from tunelab.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code: int | str | None = None
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = exc.code
+    returncode = code if isinstance(code, int) else (0 if code is None else 1)
+    return subprocess.CompletedProcess(["tunelab", *args], returncode, out.getvalue(), err.getvalue())
+
+
 def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tunelab.storage import Storage, default_url
+from tunelab.storage import Storage
 
 StorageOption = Annotated[str | None, typer.Option(
     "--storage", help="Database URL (default: $TUNELAB_STORAGE or ./.tunelab/tunelab.db).")]
@@ -14,4 +14,4 @@ StorageOption = Annotated[str | None, typer.Option(
 
 def open_storage(url: str | None) -> Storage:
     """The storage at ``url`` or the default one."""
-    return Storage(url or default_url())
+    return Storage(url)

@@ -13,4 +13,4 @@ app = typer.Typer(name="storage", help="Maintain the storage (schema upgrades)."
 @app.command()
 def upgrade(storage: StorageOption = None) -> None:
     """Upgrade the storage schema to this tunelab's version."""
-    typer.echo(Storage.upgrade(storage or default_url()))
+    typer.echo(Storage.upgrade(default_url() if storage is None else storage))

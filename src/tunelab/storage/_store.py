@@ -18,9 +18,10 @@ from typing import Any
 
 from sqlalchemy import Double, create_engine, event, func, insert, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 
 from tunelab.exceptions import StorageError, UserError
+from tunelab.masking import mask
 from tunelab.storage import _schema as s
 
 STORAGE_ENV = "TUNELAB_STORAGE"
@@ -37,6 +38,26 @@ def default_url(cwd: Path | None = None) -> str:
         return os.environ[STORAGE_ENV]
     folder = (cwd or Path.cwd()) / ".tunelab"
     return f"sqlite:///{folder / 'tunelab.db'}"
+
+
+def _url_field(url: str) -> str:
+    """How the user gave ``url``: ``$TUNELAB_STORAGE`` or the ``--storage`` option."""
+    return f"${STORAGE_ENV}" if url and url == os.environ.get(STORAGE_ENV) else "--storage"
+
+
+def _check_sqlite_path(path: Path, field: str) -> None:
+    """Make the database file's folder; refuse a folder that cannot hold it."""
+    if path.is_dir():
+        raise StorageError(f"{field}: {str(path)!r} is a folder; name a database file in it, like "
+                           f"sqlite:///{path / 'tunelab.db'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"{field}: cannot make the folder {str(path.parent)!r} ({exc.strerror}); "
+                           f"choose a folder you may write to") from None
+    if not path.exists() and not os.access(path.parent, os.W_OK):
+        raise StorageError(f"{field}: the folder {str(path.parent)!r} is read-only; "
+                           f"choose a folder you may write to")
 
 
 def _json(value: Any) -> str:
@@ -135,7 +156,7 @@ class Storage:
     """
 
     def __init__(self, url: str | None = None) -> None:
-        self.url = url or default_url()
+        self.url = default_url() if url is None else url
         self.engine = self._connect(self.url)
         try:
             self._check_schema()
@@ -145,34 +166,46 @@ class Storage:
 
     @staticmethod
     def _connect(url: str) -> Engine:
+        field = _url_field(url)
+        shown = mask(url)
+        if not url.strip() or url.rstrip("/") == "sqlite:":
+            raise StorageError(f"{field}: {shown!r} names no database; give a URL like sqlite:///path/to/tunelab.db "
+                               f"or postgresql+psycopg://user@host/db")
         try:
             if url.startswith("sqlite:///"):
                 path = Path(url[len("sqlite:///"):])
-                if str(path) not in ("", ":memory:"):
-                    path.parent.mkdir(parents=True, exist_ok=True)
+                if str(path) != ":memory:":
+                    _check_sqlite_path(path, field)
                 engine = create_engine(url, connect_args={"timeout": 30})
                 event.listen(engine, "connect", _sqlite_pragmas)
                 return engine
             return create_engine(url, pool_pre_ping=True)
-        except (ArgumentError, ModuleNotFoundError) as exc:
-            raise StorageError(f"--storage: cannot use {url!r} ({exc}); give a URL like "
+        except (ArgumentError, ModuleNotFoundError, ValueError) as exc:
+            raise StorageError(f"{field}: cannot use {shown!r} ({mask(str(exc))}); give a URL like "
                                f"sqlite:///path/to/db or postgresql+psycopg://user@host/db") from None
 
     def _check_schema(self) -> None:
         try:
             with self.engine.begin() as conn:
                 row = None
-                if inspect(conn).has_table(s.meta.name):
+                tables = set(inspect(conn).get_table_names())
+                if s.meta.name in tables:
                     row = conn.execute(select(s.meta.c.value).where(s.meta.c.key == "schema_version")).first()
                 if row is None:
+                    taken = sorted(tables & set(s.metadata.tables))
+                    if taken:
+                        raise StorageError(f"{_url_field(self.url)}: {mask(self.url)!r} is a database of another "
+                                           f"program (it has tables {', '.join(taken)} but no tunelab_meta); "
+                                           f"use another database")
                     s.metadata.create_all(conn)
                     conn.execute(insert(s.meta).values(key="schema_version", value=str(s.SCHEMA_VERSION)))
                 elif int(row[0]) != s.SCHEMA_VERSION:
                     raise StorageError(f"storage schema is v{row[0]}, this tunelab needs v{s.SCHEMA_VERSION}: "
-                                       f"run `tunelab storage upgrade --storage {self.url}`")
-        except OperationalError as exc:
+                                       f"run `tunelab storage upgrade --storage {mask(self.url)}`")
+        except DBAPIError as exc:
             first = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
-            raise StorageError(f"--storage: cannot open {self.url!r}: {first}") from None
+            raise StorageError(f"{_url_field(self.url)}: cannot open {mask(self.url)!r}: {mask(first)}; "
+                               f"check the URL, that the server runs, and that it is a tunelab database you may write to") from None
         except IntegrityError:
             self._check_schema()
 
@@ -203,8 +236,9 @@ class Storage:
                     step(conn)
                     version += 1
                     conn.execute(update(s.meta).where(s.meta.c.key == "schema_version").values(value=str(version)))
-        except OperationalError as exc:
-            raise StorageError(f"--storage: cannot open {url!r}: {str(exc.orig).splitlines()[0]}") from None
+        except DBAPIError as exc:
+            first = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+            raise StorageError(f"{_url_field(url)}: cannot open {mask(url)!r}: {mask(first)}") from None
         finally:
             engine.dispose()
         if start == s.SCHEMA_VERSION:
@@ -247,7 +281,7 @@ class Storage:
             if row is None:
                 row = conn.execute(select(table).where(table.c.name == str(ref))).first()
         if row is None:
-            raise StorageError(f"experiment {ref!r} not found in {self.url}; `tunelab ls` lists them")
+            raise StorageError(f"experiment {ref!r} not found in {mask(self.url)}; `tunelab ls` lists them")
         return _experiment(row)
 
     def experiments(self) -> list[Experiment]:
@@ -357,7 +391,7 @@ class Storage:
         with self.engine.connect() as conn:
             rev = conn.execute(select(s.experiments.c.rev).where(s.experiments.c.id == experiment_id)).scalar()
         if rev is None:
-            raise StorageError(f"experiment {experiment_id!r} not found in {self.url}; `tunelab ls` lists them")
+            raise StorageError(f"experiment {experiment_id!r} not found in {mask(self.url)}; `tunelab ls` lists them")
         changed = [] if rev <= after else self._jobs(
             (s.jobs.c.experiment_id == experiment_id) & (s.jobs.c.rev > after), True)
         return rev, changed
@@ -370,7 +404,7 @@ class Storage:
         """
         found = self._jobs(s.jobs.c.id == job_id, True)
         if not found:
-            raise StorageError(f"job {job_id} not found in {self.url}; `tunelab show EXP` lists the jobs")
+            raise StorageError(f"job {job_id} not found in {mask(self.url)}; `tunelab show EXP` lists the jobs")
         return found[0]
 
     def _jobs(self, where: Any, details: bool) -> list[Job]:
