@@ -10,6 +10,12 @@ The engine reading a live attempt and ``resume`` reading a dead one's folder the
 give every report the same ``seq``, and storage records each ``(attempt, seq)`` once.
 When an attempt reports several final values, the one that counts is chosen by ``seq``
 too (:func:`rank`), never by which file happened to be read first.
+
+Auptimizer's rule for its printed lines: the last ``#Auptimizer:`` line is the final
+result, and when the experiment tracks intermediate results (``track_intermediate_results``
+or an ``early_stop`` block) every such line is also an intermediate value, steps 1, 2, ...
+in the order the lines appear in their file, extras included. Both reports of one line
+share its ``seq``.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ class ReportStream:
     Args:
         folder: the attempt's folder.
         labels: names of the extra values of ``#Auptimizer:v,x,y`` lines.
+        track: read every ``#Auptimizer:`` line as an intermediate value too.
 
     Attributes:
         bad_report: why the last malformed report line was refused, if any.
@@ -59,10 +66,12 @@ class ReportStream:
 
     folder: Path
     labels: list[str] = field(default_factory=list)
+    track: bool = False
     bad_report: str | None = field(default=None, init=False)
     _offsets: dict[str, int] = field(default_factory=dict, init=False, repr=False)
     _partial: dict[str, bytes] = field(default_factory=dict, init=False, repr=False)
     _counts: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    _steps: dict[str, int] = field(default_factory=dict, init=False, repr=False)
 
     def read(self, *, at_end: bool = False) -> list[Numbered]:
         """The reports written since the last call, source by source.
@@ -86,10 +95,18 @@ class ReportStream:
                     continue
                 count = self._counts.get(name, 0)
                 self._counts[name] = count + 1
-                if report.kind == "intermediate" and not math.isfinite(report.value):
-                    continue
-                found.append(Numbered(count * len(SOURCES) + index, report))
+                seq = count * len(SOURCES) + index
+                found += [Numbered(seq, r) for r in self._expand(name, line, report)
+                          if r.kind != "intermediate" or math.isfinite(r.value)]
         return found
+
+    def _expand(self, name: str, line: bytes, report: protocol.Report) -> list[protocol.Report]:
+        """The report, preceded by its intermediate value when it is a tracked ``#Auptimizer:`` line."""
+        if not self.track or not line.strip().startswith(protocol.AUPTIMIZER_PREFIX.encode()):
+            return [report]
+        step = self._steps.get(name, 0) + 1
+        self._steps[name] = step
+        return [protocol.Report("intermediate", value=report.value, step=step, extra=dict(report.extra)), report]
 
     def _parse(self, line: str, *, from_file: bool, strict: bool) -> protocol.Report | None:
         stripped = line.strip()

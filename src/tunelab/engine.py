@@ -167,7 +167,8 @@ class Engine:
         attempt = job.attempts[-1] if job.attempts else None
         if attempt is None or attempt.status != st.RUNNING:
             return job
-        found = salvage(Path(attempt.folder), self.spec.resource_args.multi_res_labels) if attempt.folder \
+        labels = self.spec.resource_args.multi_res_labels
+        found = salvage(Path(attempt.folder), labels, self.spec.tracks_printed_results) if attempt.folder \
             else Salvage()
         for numbered in found.intermediate:
             report = numbered.report
@@ -376,7 +377,8 @@ class Engine:
         if extra_config and "folder_name" in extra_config:
             env[protocol.ENV_MODEL_DIR] = extra_config["folder_name"]
         launch = Launch(attempt_id, config, folder, argv=self._argv(config, folder), cwd=self.spec.workingdir,
-                        env=env, timeout=self.spec.job_timeout, labels=self.spec.resource_args.multi_res_labels)
+                        env=env, timeout=self.spec.job_timeout, labels=self.spec.resource_args.multi_res_labels,
+                        track=self.spec.tracks_printed_results)
         self.active[attempt_id] = _Active(job.id, attempt_id, attempt_number, slot)
         if job.id in self.views:
             self.views[job.id].intermediate.clear()  # the curve is the new attempt's, the one that counts

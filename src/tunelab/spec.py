@@ -133,6 +133,12 @@ class ExperimentSpec(BaseModel):
         return self.objectives[0].target if self.objectives else self.target
 
     @property
+    def tracks_printed_results(self) -> bool:
+        """Every ``#Auptimizer:`` line a job prints is an intermediate value (Auptimizer
+        does so with ``track_intermediate_results`` or an ``early_stop`` block)."""
+        return self.resource_args.track_intermediate_results or bool(self.resource_args.early_stop)
+
+    @property
     def space(self) -> Space:
         """The search space built from ``parameter_config``."""
         return build_space(self.parameter_config)

@@ -40,7 +40,6 @@ from tunelab import trial
 __all__ = ["BasicConfig", "aup_args", "aup_save_model", "print_result"]
 
 _saved: dict[str, Any] = {"callback": None, "args": (), "kwargs": {}}
-_reports = {"count": 0}
 
 
 class BasicConfig(dict):
@@ -100,23 +99,16 @@ class BasicConfig(dict):
 
 
 def print_result(result: Any) -> None:
-    """Report a result the Auptimizer way, and to tunelab.
+    """Print the result line exactly as Auptimizer's ``print_result`` does.
 
     Prints ``#Auptimizer:<result>`` on stderr (a list prints ``v1,v2,...``: the first is
-    optimized, the others are labelled by ``resource_args.multi_res_labels``). A number
-    is also reported through :mod:`tunelab.trial`: each call records an intermediate
-    value (step 1, 2, ...) and the latest call is the final result, as Auptimizer's
-    ``track_intermediate_results`` reads repeated lines.
+    optimized, the others are labelled by ``resource_args.multi_res_labels``). tunelab
+    reads the line as Auptimizer does: the last one printed is the job's result, and with
+    ``track_intermediate_results`` or an ``early_stop`` block each one is also an
+    intermediate value (step 1, 2, ...).
     """
-    if isinstance(result, (list, tuple)):
-        print("\n#Auptimizer:" + ",".join(str(r) for r in result), file=sys.stderr, flush=True)
-        return
-    print(f"\n#Auptimizer:{str(result).lstrip()}", file=sys.stderr, flush=True)
-    if isinstance(result, bool) or not isinstance(result, (int, float)):
-        return
-    _reports["count"] += 1
-    trial.report_intermediate(float(result), step=_reports["count"])
-    trial.report(float(result))
+    text = ",".join(str(r) for r in result) if isinstance(result, (list, tuple)) else str(result).lstrip()
+    print(f"\n#Auptimizer:{text}", file=sys.stderr, flush=True)
 
 
 def aup_save_model(callback_fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:

@@ -40,6 +40,8 @@ class Launch:
         env: extra environment variables (``CUDA_VISIBLE_DEVICES``, the user's ``env``).
         timeout: seconds before the attempt is killed as hung.
         labels: names of the extra values in ``#Auptimizer:v,x,y`` lines.
+        track: every ``#Auptimizer:`` line is an intermediate value too
+            (:class:`~tunelab._reports.ReportStream`).
     """
 
     key: int
@@ -50,6 +52,7 @@ class Launch:
     env: dict[str, str] = field(default_factory=dict)
     timeout: float | None = None
     labels: list[str] = field(default_factory=list)
+    track: bool = False
 
 
 @dataclass
@@ -118,7 +121,8 @@ class Executor(abc.ABC):
             protocol.ENV_REPORT_FILE: str(launch.folder / "events.jsonl"),
             protocol.ENV_STOP_FILE: str(launch.folder / "STOP"),
         }
-        self._running[launch.key] = _Running(launch, time.monotonic(), ReportStream(launch.folder, launch.labels))
+        stream = ReportStream(launch.folder, launch.labels, launch.track)
+        self._running[launch.key] = _Running(launch, time.monotonic(), stream)
         pid = self._launch(launch)
         if pid is not None:
             (launch.folder / PID_FILE).write_text(str(pid), encoding="utf-8")

@@ -41,12 +41,13 @@ class Salvage:
     final: Numbered | None = None
 
 
-def salvage(folder: Path, labels: list[str] | None = None) -> Salvage:
+def salvage(folder: Path, labels: list[str] | None = None, track: bool = False) -> Salvage:
     """Stop what still runs of the attempt in ``folder`` on this host and read its reports.
 
     Args:
         folder: the attempt's folder.
         labels: names of the extra values of ``#Auptimizer:v,x,y`` lines.
+        track: every ``#Auptimizer:`` line is an intermediate value too.
 
     Example:
         >>> found = salvage(Path("jobs/exp/job-3/attempt-1"))  # doctest: +SKIP
@@ -54,7 +55,7 @@ def salvage(folder: Path, labels: list[str] | None = None) -> Salvage:
     """
     stop_leftovers(folder)
     found = Salvage()
-    for numbered in ReportStream(folder, list(labels or [])).read(at_end=True):
+    for numbered in ReportStream(folder, list(labels or []), track).read(at_end=True):
         report = numbered.report
         found.extra.update(report.extra)
         if report.kind == "final" and (found.final is None or rank(numbered.seq) > rank(found.final.seq)):
