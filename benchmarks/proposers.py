@@ -1,17 +1,20 @@
-"""tunelab's proposers next to random search, Optuna, hyperopt and SMAC3, in one run.
+"""tunelab's proposers next to random search, Optuna, hyperopt, SMAC3, Ax and nevergrad, in one run.
 
 Every optimizer minimizes the shared problems of ``../shared/benchmarks/problems.py``
 (branin, hartmann6, ackley10, rosenbrock6, levy8, styblinski_tang8, mixed6 and
-hgb_breast_cancer; with ``--problems``, also tunelab's own mixed problems of
-``extra_problems.py``) for ``--budgets`` evaluations with ``--seeds`` seeds. tunelab's
-proposers run through the public ask/tell :class:`tunelab.Optimizer`; the peers through
-their own ask/tell (Optuna, SMAC3) or ``fmin`` (hyperopt). Peers are imported lazily
+hgb_breast_cancer) and variants of them whose optimum is moved away from the centre of the
+box, drawn per seed (``shifted_problems.py``); with ``--problems``, also tunelab's own
+problems of ``extra_problems.py``. It runs ``--budgets`` evaluations with ``--seeds`` seeds.
+tunelab's proposers run through the public ask/tell :class:`tunelab.Optimizer`; the peers
+through their own ask/tell (Optuna and OptunaHub's AutoSampler, SMAC3, Ax's ``Client``,
+nevergrad's NGOpt) or ``fmin`` (hyperopt). Peers are imported lazily
 (``pip install -e .[bench]``); a missing one is skipped with a note.
 
 An optimizer that does not know the budget makes the same first 50 proposals whether it
 is given 50 or 100, so it runs once at the largest budget and each smaller budget reads
 the prefix. ``auto`` is told the budget (``n_samples``): it runs once per budget where its
-plan depends on the budget, else once (its proposals are then the same).
+plan depends on the budget, else once (its proposals are then the same). NGOpt is told
+the budget too and runs once per budget.
 
 Printed per problem and budget: median best value, median log10 simple regret (for
 problems whose optimum is unknown, the plain regret against the best value seen: for
@@ -69,24 +72,37 @@ sys.path.insert(0, str(shared_benchmarks()))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import problems as shared  # noqa: E402
 from extra_problems import EXTRA  # noqa: E402
+from shifted_problems import DEFAULT as DEFAULT_SHIFTED  # noqa: E402
+from shifted_problems import ORIGINALS, SHIFTED  # noqa: E402
 
 HGB = "hgb_breast_cancer"
 HGB_BEST = 0.0228
 """Best 3-fold CV error ever seen on hgb_breast_cancer (its regret reference)."""
 
 OURS = ("auto", "tpe", "gp", "smac", "cmaes", "anneal", "evolution", "qmc", "random")
-PEERS = ("optuna_tpe", "optuna_tpe_uni", "optuna_gp", "optuna_cmaes", "hyperopt_tpe", "smac3_hpo")
-BUDGET_AWARE = ("auto",)
+PEERS = ("optuna_tpe", "optuna_tpe_uni", "optuna_gp", "optuna_cmaes", "optuna_auto", "hyperopt_tpe", "smac3_hpo",
+         "ax", "ngopt")
+BUDGET_AWARE = ("auto", "ngopt")
 PEER_MODULE = {"optuna_tpe": "optuna", "optuna_tpe_uni": "optuna", "optuna_gp": "torch",
-               "optuna_cmaes": "optuna", "hyperopt_tpe": "hyperopt", "smac3_hpo": "smac"}
+               "optuna_cmaes": "optuna", "optuna_auto": "torch", "hyperopt_tpe": "hyperopt", "smac3_hpo": "smac",
+               "ax": "ax", "ngopt": "nevergrad"}
+VENDOR = Path(__file__).resolve().parent / "vendor"
+"""Local copies of peers that are otherwise downloaded at run time (see ``vendor/README.md``)."""
 REGRET_FLOOR = 1e-12
 
 Objective = Callable[[dict[str, Any]], float]
 
 
-def get_problem(name: str) -> shared.Problem:
-    """A shared problem, or one of ``extra_problems.py``."""
-    return EXTRA[name]() if name in EXTRA else shared.get_problem(name)
+OWN = {**EXTRA, **ORIGINALS}
+"""Problems of our own, by name (factories without arguments, as the shared ones)."""
+
+
+def get_problem(name: str, seed: int = 0) -> shared.Problem:
+    """A shared problem, one of ``extra_problems.py``, or a variant of ``shifted_problems.py``
+    (drawn for ``seed``; its optimum value is the same for every seed)."""
+    if name in SHIFTED:
+        return SHIFTED[name](seed)
+    return OWN[name]() if name in OWN else shared.get_problem(name)
 
 
 @dataclass
@@ -115,21 +131,33 @@ def parameter_config(problem: shared.Problem) -> list[dict[str, Any]]:
     return out
 
 
+def ask_tell(name: str, problem: shared.Problem, budget: int, seed: int,
+             ask: Callable[[], tuple[Any, dict[str, Any]]], tell: Callable[[Any, float], None]) -> Run:
+    """A serial loop of ``budget`` proposals: ``ask()`` gives a handle and a config, ``tell``
+    takes the handle and the value; a proposal's time is ask + tell, the objective excluded."""
+    values, seconds = [], []
+    for _ in range(budget):
+        start = time.perf_counter()
+        handle, config = ask()
+        elapsed = time.perf_counter() - start
+        value = problem(config)
+        start = time.perf_counter()
+        tell(handle, value)
+        seconds.append(elapsed + time.perf_counter() - start)
+        values.append(value)
+    return Run(name, problem.name, budget, seed, values, seconds)
+
+
 def run_tunelab(name: str, problem: shared.Problem, budget: int, seed: int) -> Run:
     """A serial ask/tell loop of tunelab proposer ``name``."""
     options = {"n_samples": budget} if name in BUDGET_AWARE else {}
     opt = tunelab.Optimizer(parameter_config(problem), proposer=name, random_seed=seed, **options)
-    values, seconds = [], []
-    for _ in range(budget):
-        start = time.perf_counter()
+
+    def ask() -> tuple[Any, dict[str, Any]]:
         config = opt.ask()
-        elapsed = time.perf_counter() - start
-        value = problem(config)
-        start = time.perf_counter()
-        opt.tell(config, value)
-        seconds.append(elapsed + time.perf_counter() - start)
-        values.append(value)
-    return Run(name, problem.name, budget, seed, values, seconds)
+        return config, config
+
+    return ask_tell(name, problem, budget, seed, ask, opt.tell)
 
 
 def _optuna_sampler(name: str, seed: int) -> Any:
@@ -140,7 +168,17 @@ def _optuna_sampler(name: str, seed: int) -> Any:
     return {"optuna_tpe": lambda: samplers.TPESampler(seed=seed),
             "optuna_tpe_uni": lambda: samplers.TPESampler(seed=seed, multivariate=False),
             "optuna_gp": lambda: samplers.GPSampler(seed=seed),
-            "optuna_cmaes": lambda: samplers.CmaEsSampler(seed=seed)}[name]()
+            "optuna_cmaes": lambda: samplers.CmaEsSampler(seed=seed),
+            "optuna_auto": lambda: _auto_sampler(seed)}[name]()
+
+
+def _auto_sampler(seed: int) -> Any:
+    """OptunaHub's AutoSampler, imported from the local copy in ``vendor/auto_sampler``
+    (``optunahub.load_module`` would download it at run time)."""
+    sys.path.insert(0, str(VENDOR))
+    from auto_sampler import AutoSampler
+
+    return AutoSampler(seed=seed)
 
 
 def _optuna_suggest(trial: Any, problem: shared.Problem) -> dict[str, Any]:
@@ -160,18 +198,12 @@ def run_optuna(name: str, problem: shared.Problem, budget: int, seed: int) -> Ru
     import optuna
 
     study = optuna.create_study(sampler=_optuna_sampler(name, seed))
-    values, seconds = [], []
-    for _ in range(budget):
-        start = time.perf_counter()
+
+    def ask() -> tuple[Any, dict[str, Any]]:
         trial = study.ask()
-        config = _optuna_suggest(trial, problem)
-        elapsed = time.perf_counter() - start
-        value = problem(config)
-        start = time.perf_counter()
-        study.tell(trial, value)
-        seconds.append(elapsed + time.perf_counter() - start)
-        values.append(value)
-    return Run(name, problem.name, budget, seed, values, seconds)
+        return trial, _optuna_suggest(trial, problem)
+
+    return ask_tell(name, problem, budget, seed, ask, study.tell)
 
 
 def _hyperopt_space(problem: shared.Problem) -> dict[str, Any]:
@@ -233,20 +265,68 @@ def run_smac3(name: str, problem: shared.Problem, budget: int, seed: int) -> Run
     def unused(config: Any, seed: int = 0) -> float:
         raise RuntimeError("the ask/tell loop evaluates configs itself")
 
-    values, seconds = [], []
     with tempfile.TemporaryDirectory() as folder:
         scenario = Scenario(space, deterministic=True, n_trials=budget, seed=seed, output_directory=Path(folder))
         smac = HyperparameterOptimizationFacade(scenario, unused, overwrite=True, logging_level=40)
-        for _ in range(budget):
-            start = time.perf_counter()
+
+        def ask() -> tuple[Any, dict[str, Any]]:
             info = smac.ask()
-            elapsed = time.perf_counter() - start
-            value = problem(dict(info.config))
-            start = time.perf_counter()
-            smac.tell(info, TrialValue(cost=value))
-            seconds.append(elapsed + time.perf_counter() - start)
-            values.append(value)
-    return Run(name, problem.name, budget, seed, values, seconds)
+            return info, dict(info.config)
+
+        return ask_tell(name, problem, budget, seed, ask, lambda info, value: smac.tell(info, TrialValue(cost=value)))
+
+
+def run_ax(name: str, problem: shared.Problem, budget: int, seed: int) -> Run:
+    """Ax's ``Client`` with its default generation strategy (a Sobol start that includes the
+    centre of the box, then BoTorch)."""
+    from ax import ChoiceParameterConfig, Client, RangeParameterConfig
+
+    parameters: list[Any] = []
+    for p in problem.params:
+        if p.kind == "categorical":
+            parameters.append(ChoiceParameterConfig(name=p.name, values=list(p.choices), parameter_type="str",
+                                                    is_ordered=False))
+        else:
+            parameters.append(RangeParameterConfig(name=p.name, bounds=(p.low, p.high), parameter_type=p.kind,
+                                                   scaling="log" if p.log else "linear"))
+    client = Client(random_seed=seed)
+    client.configure_experiment(parameters=parameters)
+    client.configure_optimization(objective="-loss")
+
+    def ask() -> tuple[Any, dict[str, Any]]:
+        ((index, config),) = client.get_next_trials(max_trials=1).items()
+        return index, dict(config)
+
+    return ask_tell(name, problem, budget, seed, ask,
+                    lambda index, value: client.complete_trial(index, raw_data={"loss": value}))
+
+
+def _nevergrad_space(problem: shared.Problem, seed: int) -> Any:
+    import nevergrad as ng
+
+    space = {}
+    for p in problem.params:
+        if p.kind == "categorical":
+            space[p.name] = ng.p.Choice(list(p.choices))
+            continue
+        scalar = ng.p.Log(lower=p.low, upper=p.high) if p.log else ng.p.Scalar(lower=p.low, upper=p.high)
+        space[p.name] = scalar.set_integer_casting() if p.kind == "int" else scalar
+    parametrization = ng.p.Dict(**space)
+    parametrization.random_state = np.random.RandomState(seed)
+    return parametrization
+
+
+def run_nevergrad(name: str, problem: shared.Problem, budget: int, seed: int) -> Run:
+    """nevergrad's NGOpt meta-optimizer (told the budget, one worker) through ask/tell."""
+    import nevergrad as ng
+
+    optimizer = ng.optimizers.NGOpt(parametrization=_nevergrad_space(problem, seed), budget=budget, num_workers=1)
+
+    def ask() -> tuple[Any, dict[str, Any]]:
+        candidate = optimizer.ask()
+        return candidate, dict(candidate.value)
+
+    return ask_tell(name, problem, budget, seed, ask, optimizer.tell)
 
 
 def runner(name: str) -> Callable[[str, shared.Problem, int, int], Run]:
@@ -255,13 +335,17 @@ def runner(name: str) -> Callable[[str, shared.Problem, int, int], Run]:
         return run_tunelab
     if name.startswith("optuna"):
         return run_optuna
-    return run_hyperopt if name == "hyperopt_tpe" else run_smac3
+    return {"hyperopt_tpe": run_hyperopt, "smac3_hpo": run_smac3, "ax": run_ax, "ngopt": run_nevergrad}[name]
 
 
-def available(name: str) -> bool:
-    """True when the optimizer's package is installed."""
+def missing(name: str) -> str | None:
+    """Why optimizer ``name`` cannot run here (a package or the vendored copy is missing), or None."""
     module = PEER_MODULE.get(name)
-    return module is None or importlib.util.find_spec(module) is not None
+    if module is not None and importlib.util.find_spec(module) is None:
+        return f"{module} is not installed; pip install -e .[bench]"
+    if name == "optuna_auto" and not (VENDOR / "auto_sampler" / "_sampler.py").exists():
+        return f"{VENDOR / 'auto_sampler'} is missing"
+    return None
 
 
 def execute(task: tuple[str, str, int, int]) -> Run:
@@ -269,7 +353,7 @@ def execute(task: tuple[str, str, int, int]) -> Run:
     name, problem_name, budget, seed = task
     warnings.simplefilter("ignore")
     logging.disable(logging.WARNING)
-    return runner(name)(name, get_problem(problem_name), budget, seed)
+    return runner(name)(name, get_problem(problem_name, seed), budget, seed)
 
 
 # --- statistics ----------------------------------------------------------------------
@@ -439,9 +523,10 @@ def tasks_for(names: list[str], problem_names: list[str], budgets: list[int], se
     tasks = []
     for name in names:
         for problem_name in problem_names:
-            runs_at = budgets if name in BUDGET_AWARE and _plans_differ(problem_name, budgets) else [max(budgets)]
+            aware = name in BUDGET_AWARE and (name != "auto" or _plans_differ(problem_name, budgets))
+            runs_at = budgets if aware else [max(budgets)]
             tasks += [(name, problem_name, b, s) for b in runs_at for s in seeds]
-    slow = {"smac3_hpo": 0, "optuna_gp": 1, "gp": 1, "auto": 1, "smac": 2}
+    slow = {"ax": 0, "smac3_hpo": 0, "optuna_gp": 1, "optuna_auto": 1, "gp": 1, "auto": 1, "smac": 2}
     return sorted(tasks, key=lambda t: (t[3], t[1] != HGB, slow.get(t[0], 3), -t[2]))
 
 
@@ -464,7 +549,8 @@ def run_all(tasks: list[tuple[str, str, int, int]], jobs: int, started: float, l
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--problems", default=",".join(shared.PUBLIC), help="comma-separated problem names")
+    parser.add_argument("--problems", default=",".join([*shared.PUBLIC, *DEFAULT_SHIFTED]),
+                        help="comma-separated problem names")
     parser.add_argument("--budgets", default="50,100", help="comma-separated evaluation budgets")
     parser.add_argument("--seeds", type=int, default=10, help="number of seeds (first .. first+N-1)")
     parser.add_argument("--first-seed", type=int, default=0, help="the first seed (to split a run over processes)")
@@ -498,14 +584,15 @@ def main(argv: list[str] | None = None) -> int:
     for name in [n for n in args.optimizers.split(",") if n]:
         if name not in OURS + PEERS:
             raise SystemExit(f"--optimizers: unknown name {name!r}; choose from {', '.join(OURS + PEERS)}")
-        if available(name):
+        reason = missing(name)
+        if reason is None:
             names.append(name)
         else:
-            print(f"note: {name} skipped ({PEER_MODULE[name]} is not installed; pip install -e .[bench])")
+            print(f"note: {name} skipped ({reason})")
     for problem_name in problem_names:
-        if problem_name not in shared.PUBLIC and problem_name not in EXTRA:
+        if problem_name not in shared.PUBLIC and problem_name not in OWN and problem_name not in SHIFTED:
             raise SystemExit(f"--problems: unknown name {problem_name!r}; choose from "
-                             f"{', '.join([*shared.PUBLIC, *EXTRA])}")
+                             f"{', '.join([*shared.PUBLIC, *OWN, *SHIFTED])}")
     tasks = tasks_for(names, problem_names, budgets, seeds)
     print(f"{len(tasks)} runs: {len(names)} optimizers x {len(problem_names)} problems x {len(seeds)} seeds, "
           f"budgets {budgets}, {args.jobs} process(es)", flush=True)

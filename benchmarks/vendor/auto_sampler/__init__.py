@@ -1,0 +1,4 @@
+from ._sampler import AutoSampler
+
+
+__all__ = ["AutoSampler"]
