@@ -17,7 +17,7 @@ import pytest
 
 import tunelab.compat.deephyper as dh
 from tunelab import _protocol as protocol
-from tunelab.compat.deephyper import CBO, Evaluator, HpProblem, Job, RandomSearch
+from tunelab.compat.deephyper import CBO, Evaluator, HpProblem, Job, RandomSearch, RegularizedEvolution
 from tunelab.compat.deephyper.evaluator import KWARGS_ENV, RUN_ENV, load, reference, run_job, translate_output
 from tunelab.compat.deephyper.search import results_frame
 from tunelab.exceptions import JobFailed, SpecError, UserError
@@ -273,16 +273,63 @@ def test_results_frame_has_deephypers_columns():
         "error": ["JobFailed: F_memory", None, None, "stopped after a job failure"], "intermediate": [[]] * 4})
     frame = results_frame(jobs, ["x", "k"], started=100.0)
     assert list(frame.columns) == ["p:x", "p:k", "objective", "job_id", "job_status", "m:timestamp_submit",
-                                   "m:timestamp_gather", "m:time"]
+                                   "m:timestamp_gather", "m:time", "sol.p:x", "sol.p:k", "sol.objective"]
     assert frame["job_id"].tolist() == [0, 1, 2, 3]
     assert frame["objective"].tolist() == [-1.5, "F_memory", -0.5, "F_CANCELLED"]
     assert frame["job_status"].tolist() == ["DONE", "DONE", "DONE", "CANCELLED"]
     assert frame["m:timestamp_submit"].tolist() == [0.0, 1.0, 2.0, 3.0]
     assert frame["m:timestamp_gather"].tolist() == [1.5, 3.0, 4.0, 4.0]
+    assert frame["sol.objective"].tolist() == [-1.5, -1.5, -0.5, -0.5]
+    assert frame["sol.p:x"].tolist() == [0.2, 0.2, 0.3, 0.3]
 
 
 def test_all_lists_the_public_names():
     assert sorted(dh.__all__) == sorted(n for n in vars(dh) if not n.startswith("_") and n[0].isupper())
+
+
+def test_the_newer_signature_takes_the_evaluator_in_search(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUNELAB_STORAGE", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    search = CBO(small_problem(), log_dir=str(tmp_path / "out"), random_state=42)
+    assert search.evaluator is None and search.seed == 42
+    frame = search.search(run, max_evals=3)
+    assert search.evaluator.num_workers == 1 and len(frame) == 3
+    assert np.allclose(frame["objective"], -frame["p:x"] ** 2)
+    assert frame["sol.objective"].tolist()[-1] == frame["objective"].max()
+    assert pd.read_csv(tmp_path / "out" / "results.csv")["job_id"].tolist() == [0, 1, 2]
+
+
+def test_search_without_an_evaluator_says_where_to_give_it():
+    with pytest.raises(UserError, match=r"no evaluator; call search.search\(run_or_evaluator"):
+        CBO(small_problem(), random_state=1).search(max_evals=2)
+
+
+def test_positional_forms_of_every_release():
+    problem, evaluator = small_problem(), Evaluator.create(run, method="thread", method_kwargs={"num_workers": 3})
+    assert CBO(problem, 7).seed == 7 and CBO(problem, 7).evaluator is None  # CBO(problem, random_state)
+    old = CBO(problem, evaluator, 7)  # CBO(problem, evaluator, random_state)
+    assert old.seed == 7 and old.spec(4)["n_parallel"] == 3
+    assert dh.AMBS is CBO and RandomSearch(problem, run).spec(2)["n_samples"] == 2
+
+
+def test_search_level_options():
+    problem = small_problem()
+    with pytest.warns(UserWarning, match="stopper"):
+        CBO(problem, run, stopper=object())
+    with pytest.raises(UserError, match="solution_selection: 'best' is unknown"):
+        RandomSearch(problem, run, solution_selection="best")
+    with pytest.raises(UserError, match="'population' is not an option"):
+        RegularizedEvolution(problem, run, population=5)
+    spec = RegularizedEvolution(problem, run, population_size=8, sample_size=3).spec(10)
+    assert spec["proposer"] == "evolution" and spec["proposer_args"] == {"population_size": 8, "sample_size": 3}
+    parse_spec({**spec, "function": "tunelab.compat.deephyper.evaluator:run_job"})
+
+
+def test_older_search_calls_and_no_csv(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TUNELAB_STORAGE", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    search = RandomSearch(small_problem(), Evaluator.create(run), random_state=3, checkpoint_history_to_csv=False)
+    frame = search.search(2)  # search.search(max_evals) positionally, as in DeepHyper 0.3
+    assert len(frame) == 2 and not (tmp_path / "results.csv").exists()
 
 
 # --- the CLI form ----------------------------------------------------------------------------
@@ -363,7 +410,7 @@ def test_deephyper_script_runs_with_two_workers_and_writes_results_csv(tmp_path,
     assert out.returncode == 0, out.stderr
     frame = pd.read_csv(tmp_path / "out" / "results.csv")
     assert list(frame.columns) == ["p:x", "p:c", "objective", "job_id", "job_status", "m:timestamp_submit",
-                                   "m:timestamp_gather", "m:twice"]
+                                   "m:timestamp_gather", "m:twice", "sol.p:x", "sol.p:c", "sol.objective"]
     assert len(frame) == 6 and frame["job_id"].tolist() == list(range(6))
     assert (frame["job_status"] == "DONE").all()
     first = frame.iloc[0]

@@ -19,6 +19,6 @@ Example:
 
 from tunelab.compat.deephyper.evaluator import Evaluator, Job
 from tunelab.compat.deephyper.problem import HpProblem
-from tunelab.compat.deephyper.search import CBO, RandomSearch
+from tunelab.compat.deephyper.search import AMBS, CBO, RandomSearch, RegularizedEvolution, Search
 
-__all__ = ["CBO", "Evaluator", "HpProblem", "Job", "RandomSearch"]
+__all__ = ["AMBS", "CBO", "Evaluator", "HpProblem", "Job", "RandomSearch", "RegularizedEvolution", "Search"]

@@ -18,7 +18,7 @@ import math
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,27 +39,25 @@ _IGNORED_KWARGS = ("callbacks", "storage", "search_id", "num_cpus_per_task", "nu
                    "address", "password", "ray_kwargs", "num_gpus")
 
 
-class Job(Mapping):
-    """What ``run`` receives: ``job.parameters``, ``job.id``, and ``job["x"]`` for older code.
+class Job(dict):
+    """What ``run`` receives: ``job.parameters`` and ``job.id`` (DeepHyper 0.6 on), and the
+    plain dict of the parameters that older releases passed (``config["x"]``, ``json.dumps``).
 
     Example:
         >>> job = Job({"x": 1.0}, job_id="7")
-        >>> job["x"], job.parameters, job.id
-        (1.0, {'x': 1.0}, '7')
+        >>> job["x"], job.parameters, job.id, dict(job)
+        (1.0, {'x': 1.0}, '7', {'x': 1.0})
     """
 
     def __init__(self, parameters: dict[str, Any], job_id: str | None = None) -> None:
+        super().__init__(parameters)
         self.parameters = dict(parameters)
         self.id = job_id
 
-    def __getitem__(self, key: str) -> Any:
-        return self.parameters[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.parameters)
-
-    def __len__(self) -> int:
-        return len(self.parameters)
+    @property
+    def args(self) -> dict[str, Any]:
+        """DeepHyper's other name for :attr:`parameters`."""
+        return self.parameters
 
     def __repr__(self) -> str:
         return f"Job(id={self.id!r}, parameters={self.parameters!r})"

@@ -1,11 +1,16 @@
-"""DeepHyper's searches (``CBO``, ``RandomSearch``) running on tunelab's engine.
+"""DeepHyper's searches (``CBO``, ``AMBS``, ``RandomSearch``, ``RegularizedEvolution``)
+running on tunelab's engine.
 
-``search.search(max_evals=...)`` runs the jobs asynchronously on the evaluator's workers
-through :func:`tunelab.api.run`, then writes DeepHyper's ``results.csv`` in ``log_dir``
-and returns it as a DataFrame: ``p:<name>`` per hyperparameter, ``objective`` (``"F..."``
-for a failed job), ``job_id`` (the job's number in the search), ``job_status`` (``DONE``,
-or ``CANCELLED`` for a job that never ended), ``m:timestamp_submit``,
-``m:timestamp_gather`` (seconds since the search started) and ``m:<metadata>``.
+Both of DeepHyper's call forms work: the evaluator given to the search
+(``CBO(problem, evaluator).search(max_evals=...)``, releases 0.3 to 0.10) or to
+``search`` (``CBO(problem, log_dir=...).search(evaluator_or_run, max_evals=...)``,
+releases 0.11 on). The jobs run asynchronously on the evaluator's workers through
+:func:`tunelab.api.run`; then DeepHyper's ``results.csv`` is written in ``log_dir`` and
+returned as a DataFrame: ``p:<name>`` per hyperparameter, ``objective`` (``"F..."`` for a
+failed job), ``job_id`` (the job's number in the search), ``job_status`` (``DONE``, or
+``CANCELLED`` for a job that never ended), ``m:timestamp_submit``, ``m:timestamp_gather``
+(seconds since the search started), ``m:<metadata>``, and the best job so far
+(``sol.p:<name>``, ``sol.objective``, DeepHyper's ``argmax_obs`` solution).
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ from tunelab.exceptions import UserError
 if TYPE_CHECKING:
     import pandas as pd
 
-SURROGATES = {"RF": "smac", "ET": "smac", "GBRT": "smac", "HGBRT": "smac", "BT": "smac", "MF": "smac",
-              "GP": "gp", "DUMMY": "random", "TPE": "tpe"}
+SURROGATES = {"RF": "smac", "ET": "smac", "TB": "smac", "RS": "smac", "GBRT": "smac", "HGBRT": "smac",
+              "BT": "smac", "MF": "smac", "GP": "gp", "DUMMY": "random", "TPE": "tpe"}
 """DeepHyper's ``surrogate_model`` names and the tunelab proposer that fills the same role."""
 
 _CBO_IGNORED = ("acq_func", "acq_optimizer", "acq_optimizer_freq", "kappa", "xi", "n_points",
@@ -35,7 +40,12 @@ _CBO_IGNORED = ("acq_func", "acq_optimizer", "acq_optimizer_freq", "kappa", "xi"
                 "n_jobs", "n_initial_points", "initial_point_generator", "filter_failures",
                 "max_failures", "moo_lower_bounds", "moo_scalarization_strategy",
                 "moo_scalarization_weight", "objective_scaler", "stopper", "checkpoint_history_to_csv",
-                "acq_optimizer_kwargs", "acq_func_kwargs", "surrogate_model_kwargs", "verbose")
+                "acq_optimizer_kwargs", "acq_func_kwargs", "surrogate_model_kwargs", "verbose",
+                "liar_strategy", "sync_communication", "scheduler", "max_failures")
+_SEARCH_IGNORED = ("stopper", "checkpoint_restart")
+"""Options of DeepHyper's ``Search`` that tunelab accepts with a warning (not ``None``/``False``)."""
+_SOLUTIONS = (None, "argmax_obs", "argmax_est")
+_SEARCH_OPTIONS = ("checkpoint_history_to_csv", "solution_selection", *_SEARCH_IGNORED)
 _ENGINE_COLUMNS = {"job_id", "number", "status", "value", "budget", "attempts", "started", "ended", "duration",
                    "error", "intermediate", "intermediate_attempt"}
 
@@ -58,32 +68,57 @@ def _as_evaluator(evaluator: Evaluator | Callable[..., Any]) -> Evaluator:
     raise UserError(f"evaluator: expected Evaluator.create(run, ...) or a run function, got {evaluator!r}")
 
 
+def _is_evaluator(value: Any) -> bool:
+    return isinstance(value, Evaluator) or callable(value)
+
+
 class Search:
-    """Base of the searches: a problem, an evaluator and a log folder.
+    """Base of the searches: a problem, an optional evaluator and a log folder.
 
     Args:
         problem: the :class:`HpProblem`.
-        evaluator: from :meth:`Evaluator.create`, or a run function (then serial).
+        evaluator: from :meth:`Evaluator.create`, or a run function (then serial); leave it
+            out (DeepHyper 0.11 on) and give it to :meth:`search`. An int or a RandomState in
+            this place is the ``random_state`` of the newer signature
+            ``CBO(problem, random_state, log_dir, ...)``.
         random_state: an int seed or a numpy ``RandomState``.
         log_dir: where ``results.csv`` is written.
         verbose: accepted for compatibility.
+        checkpoint_history_to_csv: ``False`` writes no ``results.csv``.
+        solution_selection: ``"argmax_obs"`` (what the ``sol.*`` columns always hold),
+            ``"argmax_est"`` (approximated by ``argmax_obs``) or ``None``.
+        stopper, checkpoint_restart: accepted with a warning; tunelab ignores them.
     """
 
     proposer = "random"
 
-    def __init__(self, problem: HpProblem, evaluator: Evaluator | Callable[..., Any],
-                 random_state: Any = None, log_dir: str = ".", verbose: int = 0) -> None:
+    def __init__(self, problem: HpProblem, evaluator: Evaluator | Callable[..., Any] | None = None,
+                 random_state: Any = None, log_dir: str = ".", verbose: int = 0,
+                 checkpoint_history_to_csv: bool = True, solution_selection: Any = None,
+                 **ignored: Any) -> None:
         if not isinstance(problem, HpProblem):
             raise UserError(f"problem: expected tunelab.compat.deephyper.HpProblem, got {type(problem).__name__}")
+        if evaluator is not None and not _is_evaluator(evaluator) and random_state is None:
+            evaluator, random_state = None, evaluator
         self.problem = problem
-        self.evaluator = _as_evaluator(evaluator)
+        self.evaluator = None if evaluator is None else _as_evaluator(evaluator)
         self.seed = _seed(random_state)
         self.log_dir = Path(log_dir).resolve()
         self.verbose = verbose
+        self.checkpoint_history_to_csv = bool(checkpoint_history_to_csv)
+        if isinstance(solution_selection, str) and solution_selection not in _SOLUTIONS:
+            raise UserError(f"solution_selection: {solution_selection!r} is unknown; use 'argmax_obs' or 'argmax_est'")
         self.initial_points: list[dict[str, Any]] = []
+        self.proposer_args: dict[str, Any] = {}
+        _warn_ignored(type(self).__name__, ignored, _SEARCH_IGNORED)
 
     def spec(self, max_evals: int = -1, timeout: float | None = None) -> dict[str, Any]:
-        """The native tunelab spec this search runs."""
+        """The native tunelab spec this search runs.
+
+        Raises:
+            UserError: no evaluator was given to the search.
+        """
+        evaluator = self._evaluator()
         problem = self.problem.to_spec()
         spec: dict[str, Any] = {
             "name": f"deephyper-{type(self).__name__.lower()}-{time.strftime('%Y%m%d-%H%M%S')}",
@@ -91,11 +126,13 @@ class Search:
             "parameter_config": problem["parameter_config"],
             "initial_configs": problem["initial_configs"] + self.initial_points,
             "target": "max",
-            "n_parallel": self.evaluator.num_workers,
+            "n_parallel": evaluator.num_workers,
             "workingdir": str(self.log_dir),
-            "runtime_args": {"env": self.evaluator.env},
+            "runtime_args": {"env": evaluator.env},
             "job_failure": {"ignore_fail": True},
         }
+        if self.proposer_args:
+            spec["proposer_args"] = dict(self.proposer_args)
         if max_evals is not None and max_evals > 0:
             spec["n_samples"] = int(max_evals)
         if timeout is not None:
@@ -104,55 +141,85 @@ class Search:
             spec["random_seed"] = self.seed
         return spec
 
-    def search(self, max_evals: int = -1, timeout: float | None = None,
-               max_evals_strict: bool = False) -> pd.DataFrame:
+    def _evaluator(self) -> Evaluator:
+        if self.evaluator is None:
+            raise UserError(f"{type(self).__name__}: no evaluator; call search.search(run_or_evaluator, "
+                            f"max_evals=...) or give it as {type(self).__name__}(problem, evaluator)")
+        return self.evaluator
+
+    def search(self, evaluator: Evaluator | Callable[..., Any] | int | None = None, max_evals: int = -1,
+               timeout: float | None = None, max_evals_strict: bool = False) -> pd.DataFrame:
         """Run the search and return DeepHyper's results table (also in ``results.csv``).
 
         Args:
+            evaluator: an :class:`Evaluator` or a run function (DeepHyper 0.11 on); it
+                replaces the search's own. An int here is ``max_evals`` (the older
+                ``search.search(100)``).
             max_evals: number of jobs; -1 runs until ``timeout``.
             timeout: seconds before the search stops.
             max_evals_strict: accepted for compatibility; tunelab never starts more than
                 ``max_evals`` jobs.
 
         Raises:
-            UserError: neither ``max_evals`` nor ``timeout``, or a search started while
-                tunelab imports the module of ``run`` (guard it with ``if __name__ == "__main__":``).
+            UserError: no evaluator, neither ``max_evals`` nor ``timeout``, or a search
+                started while tunelab imports the module of ``run`` (guard it with
+                ``if __name__ == "__main__":``).
         """
         from tunelab import api
 
+        if isinstance(evaluator, (int, np.integer)) and not isinstance(evaluator, bool):
+            evaluator, max_evals = None, int(evaluator)
+        if evaluator is not None:
+            self.evaluator = _as_evaluator(evaluator)
         if _evaluator.importing_user_code():
             raise UserError("search.search(): called while a worker imports your module; put the search "
                             "under `if __name__ == \"__main__\":`")
         if (max_evals is None or max_evals < 0) and timeout is None:
             raise UserError("search.search(): max_evals=-1 and no timeout would never end; give max_evals or timeout")
+        spec = self.spec(max_evals, timeout)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        _move_old_results(self.log_dir / "results.csv")
         started = time.time()
-        result = api.run(self.spec(max_evals, timeout), objective=self.evaluator.objective)
+        result = api.run(spec, objective=self._evaluator().objective)
         frame = results_frame(result.dataframe(), self.problem.hyperparameter_names, started)
-        frame.to_csv(self.log_dir / "results.csv", index=False)
+        if self.checkpoint_history_to_csv:
+            _move_old_results(self.log_dir / "results.csv")
+            frame.to_csv(self.log_dir / "results.csv", index=False)
         return frame
+
+
+def _warn_ignored(where: str, options: dict[str, Any], accepted: tuple[str, ...]) -> None:
+    """Refuse unknown options; warn about known ones that tunelab does not use."""
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise UserError(f"{where}: {unknown[0]!r} is not an option of DeepHyper's {where}; remove it")
+    used = sorted(k for k, v in options.items() if v is not None and v is not False)
+    if used:
+        warnings.warn(f"{where}: tunelab ignores {used}", stacklevel=3)
 
 
 class CBO(Search):
     """DeepHyper's Centralized Bayesian Optimization, on a tunelab model-based proposer.
 
-    ``surrogate_model`` picks the proposer (see :data:`SURROGATES`): RF and the other
+    ``surrogate_model`` picks the proposer (see :data:`SURROGATES`): RF, ET and the other
     tree ensembles run tunelab's ``smac`` (a random-forest surrogate), GP runs ``gp``.
     ``initial_points`` run first. Other DeepHyper options are accepted with a warning.
 
     Example:
         ::
 
-            search = CBO(problem, evaluator, surrogate_model="RF", random_state=42)
+            search = CBO(problem, log_dir="out", random_state=42)    # DeepHyper 0.11 on
+            results = search.search(evaluator, max_evals=50)
+            search = CBO(problem, evaluator, random_state=42)        # DeepHyper 0.4 to 0.10
             results = search.search(max_evals=50)
     """
 
-    def __init__(self, problem: HpProblem, evaluator: Evaluator | Callable[..., Any],
+    def __init__(self, problem: HpProblem, evaluator: Evaluator | Callable[..., Any] | None = None,
                  random_state: Any = None, log_dir: str = ".", verbose: int = 0,
                  surrogate_model: str = "RF", initial_points: list[dict[str, Any]] | None = None,
                  **kwargs: Any) -> None:
-        super().__init__(problem, evaluator, random_state=random_state, log_dir=log_dir, verbose=verbose)
+        search_options = {k: kwargs.pop(k) for k in list(kwargs) if k in _SEARCH_OPTIONS}
+        super().__init__(problem, evaluator, random_state=random_state, log_dir=log_dir, verbose=verbose,
+                         **search_options)
         key = str(surrogate_model).upper()
         if key not in SURROGATES:
             raise UserError(f"CBO: surrogate_model {surrogate_model!r} is unknown; use one of {', '.join(SURROGATES)}")
@@ -167,8 +234,26 @@ class CBO(Search):
             warnings.warn(f"CBO: tunelab's {self.proposer!r} proposer ignores {sorted(kwargs)}", stacklevel=2)
 
 
+AMBS = CBO
+"""DeepHyper 0.3 to 0.6: Asynchronous Model-Based Search, the earlier name of :class:`CBO`."""
+
+
 class RandomSearch(Search):
     """DeepHyper's random search: tunelab's ``random`` proposer."""
+
+
+class RegularizedEvolution(Search):
+    """DeepHyper's regularized (aging) evolution: tunelab's ``evolution`` proposer with the
+    same ``population_size`` and ``sample_size`` (DeepHyper's defaults 100 and 10)."""
+
+    proposer = "evolution"
+
+    def __init__(self, problem: HpProblem, evaluator: Evaluator | Callable[..., Any] | None = None,
+                 random_state: Any = None, log_dir: str = ".", verbose: int = 0,
+                 population_size: int = 100, sample_size: int = 10, **kwargs: Any) -> None:
+        super().__init__(problem, evaluator, random_state=random_state, log_dir=log_dir, verbose=verbose,
+                         **kwargs)
+        self.proposer_args = {"population_size": population_size, "sample_size": sample_size}
 
 
 def _move_old_results(path: Path) -> None:
@@ -234,7 +319,25 @@ def results_frame(jobs: pd.DataFrame, names: list[str], started: float) -> pd.Da
     for column in jobs.columns:
         if column not in _ENGINE_COLUMNS and column not in names:
             out[f"m:{column}"] = jobs[column]
+    _add_solutions(out, names)
     return out
 
 
-__all__ = ["CBO", "SURROGATES", "RandomSearch", "Search", "results_frame"]
+def _add_solutions(out: pd.DataFrame, names: list[str]) -> None:
+    """DeepHyper's ``argmax_obs`` solution columns: on each row, the best job up to it
+    (the later one on a tie), or nothing before the first job with a value."""
+    best: int | None = None
+    chosen: list[int | None] = []
+    objectives = out["objective"].tolist()
+    for i, objective in enumerate(objectives):
+        if not isinstance(objective, str) and not _missing(objective) and \
+                (best is None or objective >= objectives[best]):
+            best = i
+        chosen.append(best)
+    for name in names:
+        column = out[f"p:{name}"].tolist()
+        out[f"sol.p:{name}"] = [None if b is None else column[b] for b in chosen]
+    out["sol.objective"] = [None if b is None else objectives[b] for b in chosen]
+
+
+__all__ = ["AMBS", "CBO", "SURROGATES", "RandomSearch", "RegularizedEvolution", "Search", "results_frame"]
