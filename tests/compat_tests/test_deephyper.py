@@ -68,9 +68,14 @@ def test_invalid_ranges_are_one_line_user_errors(value):
     assert "\n" not in str(info.value) and "'p'" in str(info.value)
 
 
-def test_normal_prior_is_refused_until_the_space_has_one():
-    with pytest.raises(UserError, match="normal prior"):
-        entry({"mu": 0.0, "sigma": 1.0})
+def test_a_normal_prior_is_a_float_with_a_normal_prior():
+    assert entry({"mu": 0.5, "sigma": 2.0}) == {"name": "p", "type": "float", "prior": "normal", "mu": 0.5,
+                                                "sigma": 2.0}
+    problem = HpProblem()
+    problem.add_hyperparameter({"mu": -3.0, "sigma": 0.5}, "lr")
+    assert problem.space.sample(np.random.default_rng(0))["lr"] == pytest.approx(-3.0, abs=3)
+    with pytest.raises(UserError, match="integer normal prior .* write mu as a float"):
+        entry({"mu": 0, "sigma": 1.0})
 
 
 def test_names_must_be_strings_and_unique():
@@ -125,13 +130,14 @@ def test_configspace_objects_are_read_by_their_attributes():
 
 @pytest.mark.parametrize(("method", "kwargs", "workers"), [
     ("serial", None, 1), ("process", {"num_workers": 3}, 3), ("thread", {"num_workers": 2}, 2),
-    ("ray", {"num_cpus": 4}, 4), ("process", None, 1)])
+    ("ray", {"num_cpus": 4}, 4), ("process", None, 1), ("subprocess", {"num_workers": 2}, 2),
+    ("mpicomm", {"num_workers": 3}, 3), ("mpipool", None, 1)])
 def test_evaluator_create_sets_the_workers(method, kwargs, workers):
     assert Evaluator.create(run, method=method, method_kwargs=kwargs).num_workers == workers
 
 
 @pytest.mark.parametrize(("method", "kwargs", "match"), [
-    ("mpicomm", None, "not supported"), ("process", {"num_worker": 2}, "unknown"),
+    ("dask", None, "not supported"), ("process", {"num_worker": 2}, "unknown"),
     ("process", {"num_workers": 0}, "positive int")])
 def test_evaluator_create_errors(method, kwargs, match):
     with pytest.raises(UserError, match=match):

@@ -34,8 +34,9 @@ KWARGS_ENV = "TUNELAB_DEEPHYPER_RUN_KWARGS"
 
 _importing = 0
 
-_METHODS = ("serial", "thread", "process", "ray", "loky")
-_IGNORED_KWARGS = ("callbacks", "storage", "search_id", "num_cpus_per_task", "num_gpus_per_task",
+_METHODS = ("serial", "thread", "process", "subprocess", "ray", "loky", "mpicomm", "mpipool")
+"""Every ``method`` of every DeepHyper release (``subprocess`` 0.3-0.4, ``mpipool`` 0.4, ``loky`` 0.9 on)."""
+_IGNORED_KWARGS = ("callbacks", "storage", "search_id", "comm", "root", "num_cpus_per_task", "num_gpus_per_task",
                    "address", "password", "ray_kwargs", "num_gpus")
 
 

@@ -11,7 +11,7 @@ range                                  tunelab parameter
 ``(0.0, 1.0, "uniform")``              float, linear
 ``["relu", "tanh"]`` any str or bool   choice (DeepHyper's categorical)
 ``[16, 32, 64]`` all int or float      ordinal
-``{"mu": 0.0, "sigma": 1.0}``          normal (float, or int when mu is int)
+``{"mu": 0.0, "sigma": 1.0}``          float with a normal prior (an int mu is refused)
 ``0.5`` (a scalar)                     constant (tunelab accepts it; DeepHyper rejects it)
 =====================================  ===================================
 
@@ -70,10 +70,13 @@ def _from_list(name: str, value: list) -> dict[str, Any]:
 def _from_dict(name: str, value: dict) -> dict[str, Any]:
     if "mu" not in value or "sigma" not in value:
         raise _fail(name, value, "a dict range needs the keys 'mu' and 'sigma' (a normal prior)")
-    if type(value["mu"]) not in (int, float):
+    if type(value["mu"]) is int:
+        raise UserError(f"HpProblem: hyperparameter {name!r} has an integer normal prior {value!r}, which "
+                        f"tunelab's space does not offer; write mu as a float ({float(value['mu'])}) for a real "
+                        "parameter, or use an int range (low, high)")
+    if type(value["mu"]) is not float:
         raise _fail(name, value, "'mu' must be a float or an int")
-    raise UserError(f"HpProblem: hyperparameter {name!r} has a normal prior {value!r}, which tunelab's "
-                    f"space does not offer yet; use a range such as ({value['mu']} - 3*sigma, {value['mu']} + 3*sigma)")
+    return {"name": name, "type": "float", "prior": "normal", "mu": value["mu"], "sigma": value["sigma"]}
 
 
 def _from_configspace(name: str | None, value: Any) -> dict[str, Any]:
