@@ -59,10 +59,12 @@ class Launch:
 class Event:
     """Something that happened to an attempt.
 
-    ``kind`` is ``started``, ``report`` (with ``report``) or ``exit`` (with ``error``:
-    ``None`` for a clean exit, else the reason it failed). A report's ``report_seq`` is
-    its place in the attempt's files (:class:`~tunelab._reports.ReportStream`), the number
-    storage records it under, the same when ``resume`` reads the files after a crash.
+    ``kind`` is ``started`` (with the ``host`` running it, when not the coordinator's),
+    ``report`` (with ``report``) or ``exit`` (with ``error``: ``None`` for a clean exit,
+    else the reason it failed). A report's ``report_seq`` is its place in the attempt's
+    files (:class:`~tunelab._reports.ReportStream`), the number storage records it under,
+    the same when ``resume`` reads the files after a crash. ``lost`` marks an exit where
+    the machine running the attempt went away: not the trial's failure.
     """
 
     key: int
@@ -70,6 +72,8 @@ class Event:
     report: protocol.Report | None = None
     error: str | None = None
     report_seq: int = 0
+    host: str | None = None
+    lost: bool = False
 
 
 @dataclass

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import select
+import signal
 import subprocess
 
 from tunelab.executors._base import Executor, Launch, kill_group
@@ -16,13 +18,20 @@ class ScriptExecutor(Executor):
     stdout and stderr go straight to files in the attempt's folder; reports are read
     from there and from ``events.jsonl``. Exits are noticed at once through pidfds.
 
+    Args:
+        grace_period: seconds between the stop request, SIGTERM and SIGKILL.
+        die_with_parent: the trial gets SIGKILL when this process dies (Linux
+            ``PR_SET_PDEATHSIG``), so a runner killed with its worker leaves no orphan.
+            Off for the coordinator itself, whose trials ``resume`` can still salvage.
+
     Example:
         >>> executor = ScriptExecutor()
         >>> # executor.submit(Launch(key=1, config={"x": 1}, folder=Path("job"), argv=["python", "t.py"]))
     """
 
-    def __init__(self, grace_period: float = 5.0) -> None:
+    def __init__(self, grace_period: float = 5.0, *, die_with_parent: bool = False) -> None:
         super().__init__(grace_period)
+        self.die_with_parent = die_with_parent
         self._procs: dict[int, subprocess.Popen] = {}
         self._pidfds: dict[int, int] = {}
 
@@ -30,7 +39,8 @@ class ScriptExecutor(Executor):
         env = {**os.environ, **launch.env}
         with open(launch.folder / "stdout", "ab") as out, open(launch.folder / "stderr", "ab") as err:
             proc = subprocess.Popen(launch.argv, cwd=launch.cwd, env=env, stdout=out, stderr=err,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+                                    stdin=subprocess.DEVNULL, start_new_session=True,
+                                    preexec_fn=die_with_parent if self.die_with_parent else None)
         self._procs[launch.key] = proc
         if hasattr(os, "pidfd_open"):
             with contextlib.suppress(OSError):
@@ -57,3 +67,15 @@ class ScriptExecutor(Executor):
             super()._wait(seconds)
             return
         select.select(list(self._pidfds.values()), [], [], max(min(seconds, 0.05), 0.0))
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Ask Linux to send ``sig`` to this process when its parent dies (a no-op elsewhere).
+
+    Called in a forked child before ``exec``, or by a runner for itself.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
