@@ -359,3 +359,33 @@ def test_export_csv_json_and_dataframe(workdir, storage_url, script):
     frame = api.load("exp", storage=storage_url).dataframe()
     assert list(frame["status"]) == ["finished"] * 3
     assert all(math.isclose(v, (x - 1) ** 2) for v, x in zip(frame["value"], frame["x"]))
+
+
+SOMETIMES = """
+import json, sys
+config = json.load(open(sys.argv[1]))
+if config["x"] == 3:
+    sys.exit(4)
+if config["x"] == 2:
+    print(f"#Auptimizer:{config['x']}")
+"""
+
+
+@pytest.mark.parametrize("require_result", [True, False])
+def test_require_result_false_finishes_clean_exits_without_a_report(workdir, storage_url, script, require_result):
+    script(SOMETIMES)
+    exp = write_experiment(workdir, name="optional", script="train.py", proposer="sequence",
+                           parameter_config=[{"name": "x", "type": "ordinal", "range": [1, 2, 3]}],
+                           require_result=require_result, job_failure={"ignore_fail": True})
+    out = tunelab("run", str(exp), "--storage", storage_url)
+    assert out.returncode == 0, out.stderr
+    data = show("optional", storage_url)
+    jobs = {j["config"]["x"]: j for j in data["jobs"]}
+    assert jobs[2]["status"] == "finished" and jobs[2]["result"] == 2 and data["best"]["config"] == {"x": 2}
+    assert jobs[3]["status"] == "failed" and "exit code 4" in jobs[3]["error"]  # a crash still fails
+    if require_result:
+        assert jobs[1]["status"] == "failed" and jobs[1]["error"].startswith("no result")
+        assert "1 finished, 2 failed" in out.stdout
+    else:
+        assert jobs[1]["status"] == "finished" and jobs[1]["result"] is None and not jobs[1]["error"]
+        assert "2 finished (1 without a result), 1 failed" in out.stdout

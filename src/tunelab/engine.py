@@ -108,6 +108,7 @@ class Engine:
         self.started = time.monotonic()
         self.best: tuple[float, int] | None = None
         self.counts = {s: 0 for s in (st.FINISHED, st.FAILED, st.STOPPED)}
+        self.without_result = 0
         self.host = socket.gethostname()
         self.owner = new_owner()
         self.inbox = st.Inbox(storage)
@@ -195,9 +196,16 @@ class Engine:
     def _losses(self, objectives: dict[str, float] | None) -> tuple[float, ...] | None:
         return losses_of(objectives, self.objectives, self.signs) if self.objectives else None
 
-    def _result(self, final: protocol.Report | None, extra: dict[str, float]) -> _Result:
-        """What an attempt that ended by itself with these reports recorded."""
+    def _result(self, final: protocol.Report | None, extra: dict[str, float], *, exited: bool = False) -> _Result:
+        """What an attempt that ended by itself with these reports recorded.
+
+        ``exited``: the attempt's process ended cleanly; without ``require_result`` it then
+        finishes with no result when it reported nothing (a cancelled or recovered attempt
+        without a report is never finished).
+        """
         value = final.value if final else None
+        if final is None and exited and not self.spec.require_result:
+            return _Result(None, extra)
         if final is None or value is None and not self.objectives:
             return _Result(value, extra, NO_RESULT)
         if not self.objectives:
@@ -447,13 +455,14 @@ class Engine:
             view.status, view.loss = st.STOPPED, (self.sign * value if value is not None
                                                   else view.intermediate[-1][1] if view.intermediate else None)
             return self._ended(active.job_id, view, st.STOPPED, value)
-        result = self._result(final, active.extra)
+        result = self._result(final, active.extra, exited=event.error is None)
         error = event.error or result.error
         if error is None:
             self.storage.end_attempt(active.job_id, active.attempt_id, job_status=st.FINISHED,
                                      attempt_status=st.FINISHED, value=result.value, extra=result.extra,
                                      objectives=result.objectives)
-            view.status, view.loss = st.FINISHED, self.sign * result.value
+            view.status = st.FINISHED
+            view.loss = None if result.value is None else self.sign * result.value
             view.losses = self._losses(result.objectives)
             return self._ended(active.job_id, view, st.FINISHED, result.value)
         return self._failed(active, view, error)
@@ -480,6 +489,7 @@ class Engine:
 
     def _count(self, status: str, value: float | None, job_id: int) -> None:
         self.counts[status] = self.counts.get(status, 0) + 1
+        self.without_result += status == st.FINISHED and value is None
         if status == st.FINISHED and value is not None and math.isfinite(value):
             loss = self.sign * value
             if self.best is None or (loss, job_id) < self.best:  # ties: the earlier job, as in results
@@ -525,6 +535,8 @@ class Engine:
 
     def _summary(self) -> str:
         parts = [f"{self.counts.get(st.FINISHED, 0)} finished"]
+        if self.without_result:
+            parts[0] += f" ({self.without_result} without a result)"
         for status in (st.FAILED, st.STOPPED):
             if self.counts.get(status):
                 parts.append(f"{self.counts[status]} {status}")

@@ -93,6 +93,8 @@ class ExperimentSpec(BaseModel):
     max_duration: float | None = Field(None, gt=0)
     initial_configs: list[dict[str, Any]] = Field(default_factory=list)
     history_from: list[str] = Field(default_factory=list, description="experiments whose results seed the search")
+    require_result: bool = Field(True, description="False: a job that exits cleanly without reporting a value "
+                                                   "finishes with no result instead of failing")
 
     @field_validator("job_timeout", "max_duration", mode="before")
     @classmethod

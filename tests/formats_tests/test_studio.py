@@ -348,6 +348,8 @@ def _run_job(work: Path, config: dict, *args: str, metric: str | None = None) ->
     job.mkdir(parents=True, exist_ok=True)
     (job / "config.json").write_text(json.dumps(config))
     options = ["--metric", metric] if metric else []
+    options += [a for a in args if a == "--fitness-optional"]
+    args = tuple(a for a in args if a != "--fitness-optional")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TUNELAB_")}
     return subprocess.run([sys.executable, "-m", "tunelab.formats.studio_runner", *options, "--workdir", str(work),
                            str(job / "config.json"), "train.py", *args], capture_output=True, text=True,
@@ -380,6 +382,13 @@ def test_runner_without_objective_fails_with_a_clear_message(project):
     assert out.returncode == NO_OBJECTIVE and "fitness" in out.stderr
     out = _run_job(project, {"lr": 0.3, "layers": 5}, "--silent", metric="val_loss")
     assert out.returncode == NO_OBJECTIVE and "val_loss" in out.stderr
+
+
+def test_runner_with_fitness_optional_ends_cleanly_without_a_report(project):
+    out = _run_job(project, {"lr": 0.3, "layers": 5}, "--fitness-optional", "--silent")
+    assert out.returncode == 0 and "#tunelab:" not in out.stdout and out.stderr == ""
+    out = _run_job(project, {"lr": 0.3, "layers": 5}, "--fitness-optional", "--silent", metric="val_loss")
+    assert out.returncode == NO_OBJECTIVE  # a metric that was asked for is still required
 
 
 def test_runner_passes_the_scripts_failure_on(project):
@@ -425,6 +434,62 @@ def test_sweep_with_an_optimizer_and_a_tensorboard_metric(project):
     assert len(jobs) == 3 and jobs[0]["config"]["lr"] == pytest.approx(math.sqrt(0.01 * 0.4))
     for job in jobs:
         assert job["value"] == pytest.approx((job["config"]["lr"] - 0.2) ** 2 + 0.02, rel=1e-5)
+
+
+EFFECTS = '''\
+import json, os
+lr = 0.1
+layers = 3
+os.makedirs(os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"), exist_ok=True)
+print("training with", lr, layers)
+'''
+
+
+def _tunelab(work: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUNELAB_")}
+    return subprocess.run([sys.executable, "-m", "tunelab", *args, "--storage", f"sqlite:///{work.parent / 'db.sqlite'}"],
+                          cwd=work, capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_grid_sweep_without_a_metric_finishes_its_jobs_without_a_result(tmp_path):
+    """Studio.ml runs a grid of a script that prints no fitness line for its own effects."""
+    work = tmp_path / "project"
+    work.mkdir()
+    (work / "effects.py").write_text(EFFECTS)
+    out = _sweep(work, "--name", "effects", "--n-parallel", "2", "-hp", "lr=0.1,0.2", "-hp", "layers=:1",
+                 "effects.py")
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.count("no metric was found") == 1 and "--metric" in out.stderr and "fitness:" in out.stderr
+    assert "done: 4 finished (4 without a result)" in out.stdout and "0 failed" in out.stdout.splitlines()[-2]
+    from tunelab import api
+
+    result = api.load("effects", storage=f"sqlite:///{work.parent / 'db.sqlite'}")
+    assert result.experiment.status == "finished" and result.best is None
+    assert sorted((j.status, j.value, j.config["lr"], j.config["layers"]) for j in result.jobs) == [
+        ("finished", None, lr, n) for lr in (0.1, 0.2) for n in (0, 1)]
+    assert all(not a.error for j in result.jobs for a in j.attempts)
+    jobs_folder = work.parent / "jobs"  # beside the storage
+    assert len(list(jobs_folder.glob("*/job-*/attempt-1/workspace/out"))) == 4  # the script's effects
+    frame = result.dataframe()
+    assert list(frame["status"]) == ["finished"] * 4 and frame["value"].isna().all()
+    show = _tunelab(work, "show", "effects")
+    assert show.returncode == 0, show.stderr
+    assert show.stdout.count("finished") >= 4
+    csv_out = _tunelab(work, "export", "effects")
+    assert csv_out.returncode == 0 and len(csv_out.stdout.strip().splitlines()) == 5
+    json_out = _tunelab(work, "export", "effects", "--format", "json")
+    assert [job["result"] for job in json.loads(json_out.stdout)["jobs"]] == [None] * 4
+
+
+def test_optimizer_sweep_without_a_fitness_line_still_fails_its_jobs(tmp_path):
+    work = tmp_path / "project"
+    work.mkdir()
+    (work / "effects.py").write_text(EFFECTS)
+    out = _sweep(work, "--name", "opt-effects", "--optimizer", "random", "--n-samples", "2", "-hp", "lr=0:1",
+                 "effects.py")
+    assert out.returncode == 0, out.stderr  # Studio sweeps go on after a failure
+    assert "2 failed" in out.stdout and "no metric was found" not in out.stderr
+    assert {j["status"] for j in _jobs(work, "opt-effects")} == {"failed"}
 
 
 def test_sweep_usage_errors_exit_2(project):

@@ -23,9 +23,18 @@ from tunelab.exceptions import UserError
 _AFTER_SCRIPT = {"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False}
 
 
-def runner_command(script: str, args: list[str], workdir: Path, metric: str | None) -> list[str]:
+NO_METRIC = ("no metric was found: the script printed no 'fitness: <value>' line, so the jobs finished "
+             "without a result; print one (print('fitness: %s' % accuracy)) or pass --metric "
+             "<TensorBoard scalar>[:min|:max] to compare them")
+"""Said once at the end of a grid sweep whose jobs reported nothing."""
+
+
+def runner_command(script: str, args: list[str], workdir: Path, metric: str | None, optimizer: str) -> list[str]:
     """The job's argv: the Studio runner, its options, ``{config}``, the script and its args."""
+    from tunelab.formats.studio import fitness_optional
+
     options = ["--metric", metric] if metric else []
+    options += ["--fitness-optional"] if fitness_optional(optimizer, metric) else []
     return [sys.executable, "-m", "tunelab.formats.studio_runner", *options, "--workdir", str(workdir),
             "{config}", script, *args]
 
@@ -74,7 +83,7 @@ def sweep(
     workdir = Path.cwd().resolve()
     relative = _script_path(script, workdir)
     spec, notes = build_spec(
-        hyperparam, runner_command(relative, list(ctx.args), workdir, metric), optimizer=optimizer,
+        hyperparam, runner_command(relative, list(ctx.args), workdir, metric, optimizer), optimizer=optimizer,
         metric=metric, target=target.value if target else None, n_samples=n_samples, n_parallel=n_parallel,
         seed=seed, name=name or f"sweep-{Path(relative).stem}-{time.strftime('%Y%m%d-%H%M%S')}",
         workingdir=str(workdir))
@@ -86,6 +95,19 @@ def sweep(
     finally:
         store.close()
     _execute(storage, spec["name"], live)
+    if not spec["require_result"] and _any_without_result(storage, spec["name"]):
+        typer.echo(f"note: {NO_METRIC}", err=True)
+
+
+def _any_without_result(storage_url: str | None, name: str) -> bool:
+    from tunelab.results import ExperimentResult
+
+    store = open_storage(storage_url)
+    try:
+        result = ExperimentResult.load(store, name)
+    finally:
+        store.close()
+    return any(job.status == "finished" and job.value is None for job in result.search_jobs)
 
 
 def register(app: typer.Typer) -> None:

@@ -267,6 +267,15 @@ def parse_metric(metric: str | None) -> tuple[str | None, str]:
     return tag, mode
 
 
+def fitness_optional(optimizer: str, metric: str | None) -> bool:
+    """Whether a job may end without an objective: a grid sweep with no ``--metric``.
+
+    Studio.ml runs such a sweep for the script's own effects, so a script that prints no
+    ``fitness:`` line still finishes. An optimizer needs a value from every job.
+    """
+    return optimizer == GRID and not metric
+
+
 def build_spec(hyperparams: list[str], command: list[str], *, optimizer: str = GRID,
                metric: str | None = None, target: str | None = None, n_samples: int | None = None,
                n_parallel: int = 1, seed: int | None = None, name: str = "sweep",
@@ -277,7 +286,8 @@ def build_spec(hyperparams: list[str], command: list[str], *, optimizer: str = G
         hyperparams: the ``--hyperparam`` strings.
         command: the job's argv, with ``{config}`` where the config path goes.
         optimizer: ``grid`` (the sequence proposer) or a tunelab proposer name.
-        metric: ``--metric``; without it the objective is the script's ``fitness:`` line.
+        metric: ``--metric``; without it the objective is the script's ``fitness:`` line,
+            which a grid sweep's jobs may leave out (they finish with no result).
         target: ``min`` or ``max``; by default from the metric suffix (``max`` for fitness).
         n_samples: number of jobs (grid: at most the grid size; optimizers: default 20).
         n_parallel: jobs at once.
@@ -308,6 +318,7 @@ def build_spec(hyperparams: list[str], command: list[str], *, optimizer: str = G
         "n_parallel": n_parallel,
         "workingdir": workingdir,
         "job_failure": {"ignore_fail": True},
+        "require_result": not fitness_optional(optimizer, metric),
     }
     if seed is not None:
         spec["random_seed"] = seed
@@ -523,6 +534,7 @@ __all__ = [
     "SweepParam",
     "aggregate",
     "build_spec",
+    "fitness_optional",
     "group_arrays",
     "parse_hyperparam",
     "parse_metric",

@@ -2,8 +2,8 @@
 
 Usage (the command ``tunelab sweep`` writes into the spec)::
 
-    python -m tunelab.formats.studio_runner [--metric val_loss:min] [--workdir DIR] \\
-        CONFIG_JSON train.py [script args...]
+    python -m tunelab.formats.studio_runner [--metric val_loss:min | --fitness-optional] \\
+        [--workdir DIR] CONFIG_JSON train.py [script args...]
 
 The runner builds a workspace in the job's folder (the folder of ``CONFIG_JSON``): a
 copy of the script with the values substituted (see :func:`tunelab.formats.studio.substitute`)
@@ -12,7 +12,9 @@ resolve as in Studio.ml's copy of the working directory while the originals are 
 written by tunelab. The script runs there as a child process; its output is forwarded.
 The objective is the last ``fitness: <value>`` line, or with ``--metric`` the last,
 smallest or largest value of that TensorBoard scalar in the event files written under
-the workspace. It is reported with :func:`tunelab.trial.report`.
+the workspace. It is reported with :func:`tunelab.trial.report`. With
+``--fitness-optional`` (a grid sweep without ``--metric``) a script that prints no
+``fitness:`` line ends with nothing reported, and the job finishes with no result.
 
 Exit codes: the script's own code when it fails; 3 when no objective was found.
 """
@@ -42,6 +44,8 @@ _FITNESS = re.compile(r"^\s*[Ff]itness\s*:\s*(?P<value>\S+)")
 def _arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tunelab.formats.studio_runner")
     parser.add_argument("--metric", default=None, help="TensorBoard scalar, with :min or :max")
+    parser.add_argument("--fitness-optional", action="store_true",
+                        help="without --metric, a script that prints no fitness line reports nothing")
     parser.add_argument("--workdir", default=".", help="the folder the script's copy mirrors")
     parser.add_argument("config", help="the job's config.json")
     parser.add_argument("script", help="the script, relative to --workdir")
@@ -135,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     code, fitness = run_script(copy, workspace, options.args)
     if code != 0:
         return code
+    if fitness is None and options.metric is None and options.fitness_optional:
+        return 0
     try:
         value = objective(workspace, options.metric, fitness)
     except LookupError as exc:
