@@ -451,11 +451,18 @@ def _tunelab(work: Path, *args: str) -> subprocess.CompletedProcess:
                           cwd=work, capture_output=True, text=True, timeout=120, env=env)
 
 
-def test_grid_sweep_without_a_metric_finishes_its_jobs_without_a_result(tmp_path):
-    """Studio.ml runs a grid of a script that prints no fitness line for its own effects."""
+@pytest.fixture
+def effects(tmp_path: Path) -> Path:
+    """A project whose script prints no fitness line: it runs for its own effects."""
     work = tmp_path / "project"
     work.mkdir()
     (work / "effects.py").write_text(EFFECTS)
+    return work
+
+
+def test_grid_sweep_without_a_metric_finishes_its_jobs_without_a_result(effects):
+    """Studio.ml runs a grid of a script that prints no fitness line for its own effects."""
+    work = effects
     out = _sweep(work, "--name", "effects", "--n-parallel", "2", "-hp", "lr=0.1,0.2", "-hp", "layers=:1",
                  "effects.py")
     assert out.returncode == 0, out.stderr
@@ -481,15 +488,12 @@ def test_grid_sweep_without_a_metric_finishes_its_jobs_without_a_result(tmp_path
     assert [job["result"] for job in json.loads(json_out.stdout)["jobs"]] == [None] * 4
 
 
-def test_optimizer_sweep_without_a_fitness_line_still_fails_its_jobs(tmp_path):
-    work = tmp_path / "project"
-    work.mkdir()
-    (work / "effects.py").write_text(EFFECTS)
-    out = _sweep(work, "--name", "opt-effects", "--optimizer", "random", "--n-samples", "2", "-hp", "lr=0:1",
+def test_optimizer_sweep_without_a_fitness_line_still_fails_its_jobs(effects):
+    out = _sweep(effects, "--name", "opt-effects", "--optimizer", "random", "--n-samples", "2", "-hp", "lr=0:1",
                  "effects.py")
     assert out.returncode == 0, out.stderr  # Studio sweeps go on after a failure
     assert "2 failed" in out.stdout and "no metric was found" not in out.stderr
-    assert {j["status"] for j in _jobs(work, "opt-effects")} == {"failed"}
+    assert {j["status"] for j in _jobs(effects, "opt-effects")} == {"failed"}
 
 
 def test_sweep_usage_errors_exit_2(project):
