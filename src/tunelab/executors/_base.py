@@ -20,6 +20,7 @@ from typing import Any
 
 from tunelab import _protocol as protocol
 from tunelab._reports import ReportStream
+from tunelab.executors import _cannot_start as cannot_start
 
 STARTED, REPORT, EXIT = "started", "report", "exit"
 
@@ -116,9 +117,12 @@ class Executor(abc.ABC):
         return list(self._running)
 
     def submit(self, launch: Launch) -> None:
-        """Prepare the attempt's folder and start it."""
-        launch.folder.mkdir(parents=True, exist_ok=True)
-        (launch.folder / "config.json").write_text(json.dumps(launch.config, indent=1), encoding="utf-8")
+        """Prepare the attempt's folder and start it.
+
+        An attempt that cannot start (its folder or working folder missing, the program
+        not found, not executable or not a program: any ``OSError``) ends at once with an
+        ``exit`` event naming the reason, so it is a failed attempt like any other.
+        """
         launch.env = {
             **launch.env,
             protocol.ENV_CONFIG: str(launch.folder / "config.json"),
@@ -127,10 +131,23 @@ class Executor(abc.ABC):
         }
         stream = ReportStream(launch.folder, launch.labels, launch.track)
         self._running[launch.key] = _Running(launch, time.monotonic(), stream)
-        pid = self._launch(launch)
+        try:
+            launch.folder.mkdir(parents=True, exist_ok=True)
+            (launch.folder / "config.json").write_text(json.dumps(launch.config, indent=1), encoding="utf-8")
+            pid = self._launch(launch)
+        except OSError as exc:
+            self._cannot_start(launch, exc)
+            return
         if pid is not None:
             (launch.folder / PID_FILE).write_text(str(pid), encoding="utf-8")
         self._events.append(Event(launch.key, STARTED))
+
+    def _cannot_start(self, launch: Launch, exc: OSError) -> None:
+        del self._running[launch.key]
+        reason = cannot_start.describe(exc, launch.argv, launch.cwd)
+        with contextlib.suppress(OSError), open(launch.folder / "stderr", "a", encoding="utf-8") as handle:
+            handle.write(reason + "\n")
+        self._events.append(Event(launch.key, EXIT, error=reason))
 
     def take_score(self, key: int, value: float) -> bool:
         """Give a running attempt its score from outside; False if this kind of attempt

@@ -78,11 +78,11 @@ class FunctionExecutor(Executor):
     def _launch(self, launch: Launch) -> int:
         idle = [w for w in self._workers if w.key is None and w.proc.poll() is None]
         worker = idle[0] if idle else self._spawn()
-        worker.key = launch.key
-        self._by_key[launch.key] = worker
         request = {"key": launch.key, "config": launch.config, "env": launch.env, "folder": str(launch.folder)}
         worker.proc.stdin.write((json.dumps(request) + "\n").encode())
         worker.proc.stdin.flush()
+        worker.key = launch.key
+        self._by_key[launch.key] = worker
         return worker.proc.pid
 
     def _read(self, worker: _Worker) -> None:
