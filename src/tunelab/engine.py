@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import shutil
 import socket
 import sys
 import time
@@ -30,6 +31,10 @@ from tunelab.spec import BUDGET_NAME_KEY, ExperimentSpec
 
 REQUEST_INTERVAL = 0.5
 """Seconds between two looks at the request inbox."""
+
+PARENT = "parent"
+"""Key of a proposal's ``info`` naming the job number whose checkpoint the job starts
+from (population-based training); its presence gives the job a checkpoint folder of its own."""
 
 NO_RESULT = ("no result: the job ended without reporting a value; call tunelab.trial.report(value) "
              "or print '#Auptimizer:<value>'")
@@ -102,6 +107,7 @@ class Engine:
         self.free_slots = list(range(len(self.slots)))
         self.active: dict[int, _Active] = {}
         self.views: dict[int, JobView] = {}
+        self.ids: dict[int, int] = {}
         self.queue: list[st.Job] = []
         self.n_jobs = 0
         self.waiting = False
@@ -133,6 +139,7 @@ class Engine:
         history = [j for j in jobs if not j.info.get("save_model")]
         self.n_jobs = len(history)
         for job in history:
+            self.ids[job.number] = job.id
             if job.status in (st.RUNNING, st.PENDING):
                 job = self._recover(job)
             self.views[job.id] = self._view(job)
@@ -354,10 +361,14 @@ class Engine:
 
     def _record(self, proposal: Proposal) -> st.Job:
         number = self.n_jobs
-        job_id = self.storage.add_job(self.experiment.id, number, proposal.config, proposal.budget, proposal.info)
+        parent = proposal.info.get(PARENT)
+        parent_id = None if parent is None else self.ids[parent]
+        job_id = self.storage.add_job(self.experiment.id, number, proposal.config, proposal.budget, proposal.info,
+                                      parent_id)
         self.n_jobs += 1
+        self.ids[number] = job_id
         job = st.Job(job_id, self.experiment.id, number, proposal.config, proposal.budget, st.PENDING, None, {},
-                     proposal.info, None, time.time(), None)
+                     proposal.info, None, time.time(), None, parent_id=parent_id)
         view = JobView(number, proposal.config, "running", None, proposal.budget, [], proposal.info)
         self.views[job_id] = view
         self.search.started(view)
@@ -374,8 +385,7 @@ class Engine:
         env[protocol.ENV_EXPERIMENT] = self.experiment.name
         if self.objectives:
             env[protocol.ENV_OBJECTIVES] = ",".join(self.objectives)
-        env[protocol.ENV_CHECKPOINT_DIR] = str(self.root / "checkpoints" / self.folder_key
-                                               / _config_hash(job.config))
+        env[protocol.ENV_CHECKPOINT_DIR] = str(self._checkpoint_dir(job))
         if job.budget is not None:
             config[self.spec.proposer_args.get(BUDGET_NAME_KEY, "n_iterations")] = _budget_value(job.budget)
             env[protocol.ENV_BUDGET] = repr(job.budget)
@@ -391,6 +401,20 @@ class Engine:
         if job.id in self.views:
             self.views[job.id].intermediate.clear()  # the curve is the new attempt's, the one that counts
         self.executor.submit(launch)
+
+    def _checkpoint_dir(self, job: st.Job) -> Path:
+        """The job's checkpoint folder: the config's, shared by its budgets; under a
+        population (``info`` names a ``parent``), the job's own, seeded before every
+        attempt with a fresh copy of the parent job's folder."""
+        base = self.root / "checkpoints" / self.folder_key
+        if PARENT not in job.info:
+            return base / _config_hash(job.config)
+        folder = base / f"job-{job.id}"
+        shutil.rmtree(folder, ignore_errors=True)
+        source = base / f"job-{job.parent_id}"
+        if job.parent_id is not None and source.is_dir():
+            shutil.copytree(source, folder)
+        return folder
 
     def _pick_slot(self, job: st.Job) -> int:
         used = {a.resource.get("slot") for a in job.attempts}

@@ -47,6 +47,7 @@ def job_dict(job: st.Job) -> dict[str, Any]:
         "intermediate": [[step, value] for step, value in job.intermediate],
         "intermediate_attempt": curve_attempt(job),
         "budget": job.budget,
+        "parent_id": job.parent_id,
         "error": job.error,
         "info": job.info,
         "attempts": [
@@ -136,7 +137,7 @@ class ExperimentResult:
         }
 
     def rows(self) -> list[dict[str, Any]]:
-        """One flat dict per job: ids, status, value, parameters, extra results, timing.
+        """One flat dict per job: ids, status, value, parent, parameters, extra results, timing.
 
         A parameter or extra result named like a fixed column (``status``, ``budget``...)
         gets the prefix ``config.`` or ``extra.`` instead of replacing it. With several
@@ -152,7 +153,8 @@ class ExperimentResult:
             first = job.attempts[0].started if job.attempts else None
             last = job.attempts[-1].ended if job.attempts else None
             row: dict[str, Any] = {"job_id": job.id, "number": job.number, "status": job.status,
-                                   "value": _clean(job.value), "budget": job.budget, "attempts": len(job.attempts),
+                                   "value": _clean(job.value), "budget": job.budget, "parent_id": job.parent_id,
+                                   "attempts": len(job.attempts),
                                    "started": first, "ended": last,
                                    "duration": (last - first) if first and last else None, "error": job.error}
             if objectives:

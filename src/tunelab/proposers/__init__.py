@@ -15,6 +15,7 @@ from tunelab.proposers._gp import GPProposer, ParEGOProposer
 from tunelab.proposers._grid import BatchProposer, GridProposer
 from tunelab.proposers._hyperband import HyperbandProposer
 from tunelab.proposers._nsga2 import NSGA2Proposer
+from tunelab.proposers._pbt import PBTProposer
 from tunelab.proposers._qmc import QMCProposer
 from tunelab.proposers._random import RandomProposer
 from tunelab.proposers._registry import create, get, names, options, register
@@ -35,6 +36,7 @@ __all__ = [
     "JobView",
     "MOTPEProposer",
     "NSGA2Proposer",
+    "PBTProposer",
     "ParEGOProposer",
     "Proposal",
     "Proposer",

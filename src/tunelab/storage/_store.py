@@ -105,9 +105,11 @@ class Job:
     attempt_id: int | None = None
     rev: int = 0
     objectives: dict[str, float] | None = None
+    parent_id: int | None = None
     """``intermediate`` is the curve of the attempt that counts (``attempt_id``, the latest);
     each attempt keeps its own in ``attempts[i].intermediate``. ``objectives`` holds every
-    objective's value (name to value) when the experiment has several."""
+    objective's value (name to value) when the experiment has several. ``parent_id`` is the
+    job whose checkpoint this one started from (population-based training), else None."""
 
 
 @dataclass
@@ -135,7 +137,8 @@ def _experiment(row: Any) -> Experiment:
 def _job(row: Any) -> Job:
     return Job(row.id, row.experiment_id, row.number, json.loads(row.config), row.budget, row.status, row.value,
                json.loads(row.extra or "{}"), json.loads(row.info or "{}"), row.error, row.created, row.ended,
-               attempt_id=row.attempt_id, rev=row.rev, objectives=json.loads(row.objectives) if row.objectives else None)
+               attempt_id=row.attempt_id, rev=row.rev, objectives=json.loads(row.objectives) if row.objectives else None,
+               parent_id=row.parent_id)
 
 
 def _touch(conn: Connection, job_id: int) -> None:
@@ -305,12 +308,13 @@ class Storage:
 
     # Jobs --------------------------------------------------------------------------
     def add_job(self, experiment_id: int, number: int, config: dict[str, Any], budget: float | None,
-                info: dict[str, Any]) -> int:
-        """Record a pending job and return its id."""
+                info: dict[str, Any], parent_id: int | None = None) -> int:
+        """Record a pending job and return its id; ``parent_id`` is the job whose checkpoint
+        it starts from (population-based training)."""
         with self.engine.begin() as conn:
             result = conn.execute(insert(s.jobs).values(
                 experiment_id=experiment_id, number=number, config=_json(config), budget=budget,
-                status=PENDING, extra="{}", info=_json(info), created=time.time()))
+                status=PENDING, extra="{}", info=_json(info), created=time.time(), parent_id=parent_id))
             job_id = int(result.inserted_primary_key[0])
             _touch(conn, job_id)
             return job_id
