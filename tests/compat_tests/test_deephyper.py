@@ -278,8 +278,8 @@ def test_results_frame_has_deephypers_columns():
         "ended": [103.0, 101.5, 104.0, 104.0], "duration": [2.0, 1.5, 2.0, None],
         "error": ["JobFailed: F_memory", None, None, "stopped after a job failure"], "intermediate": [[]] * 4})
     frame = results_frame(jobs, ["x", "k"], started=100.0)
-    assert list(frame.columns) == ["p:x", "p:k", "objective", "job_id", "job_status", "m:timestamp_submit",
-                                   "m:timestamp_gather", "m:time", "sol.p:x", "sol.p:k", "sol.objective"]
+    assert list(frame.columns) == ["p:k", "p:x", "objective", "job_id", "job_status", "m:timestamp_submit",
+                                   "m:timestamp_gather", "m:time", "sol.p:k", "sol.p:x", "sol.objective"]
     assert frame["job_id"].tolist() == [0, 1, 2, 3]
     assert frame["objective"].tolist() == [-1.5, "F_memory", -0.5, "F_CANCELLED"]
     assert frame["job_status"].tolist() == ["DONE", "DONE", "DONE", "CANCELLED"]
@@ -415,8 +415,8 @@ def test_deephyper_script_runs_with_two_workers_and_writes_results_csv(tmp_path,
                          timeout=240, env=env)
     assert out.returncode == 0, out.stderr
     frame = pd.read_csv(tmp_path / "out" / "results.csv")
-    assert list(frame.columns) == ["p:x", "p:c", "objective", "job_id", "job_status", "m:timestamp_submit",
-                                   "m:timestamp_gather", "m:twice", "sol.p:x", "sol.p:c", "sol.objective"]
+    assert list(frame.columns) == ["p:c", "p:x", "objective", "job_id", "job_status", "m:timestamp_submit",
+                                   "m:timestamp_gather", "m:twice", "sol.p:c", "sol.p:x", "sol.objective"]
     assert len(frame) == 6 and frame["job_id"].tolist() == list(range(6))
     assert (frame["job_status"] == "DONE").all()
     first = frame.iloc[0]
@@ -425,7 +425,7 @@ def test_deephyper_script_runs_with_two_workers_and_writes_results_csv(tmp_path,
     assert np.allclose(ok["objective"].astype(float), -(ok["p:x"] - 1) ** 2)
     assert np.allclose(ok["m:twice"], 2 * ok["p:x"])
     assert (frame["m:timestamp_gather"] >= frame["m:timestamp_submit"]).all()
-    assert "6 ['p:x'" in out.stdout
+    assert "6 ['p:c', 'p:x'" in out.stdout
 
 
 def test_unguarded_script_fails_its_jobs_instead_of_recursing(tmp_path):

@@ -301,14 +301,14 @@ def results_frame(jobs: pd.DataFrame, names: list[str], started: float) -> pd.Da
     Args:
         jobs: :meth:`ExperimentResult.dataframe` (``number``, ``status``, ``value``, one
             column per parameter, ``started``, ``ended``, ``error``, extra values).
-        names: the hyperparameter names, in the problem's order.
+        names: the hyperparameter names (their ``p:`` columns come in name order, as DeepHyper's).
         started: when the search started (seconds since the epoch).
     """
     import pandas as pd
 
     jobs = jobs.sort_values("number").reset_index(drop=True)
     out = pd.DataFrame(index=jobs.index)
-    for name in names:
+    for name in sorted(names):  # DeepHyper's ConfigSpace lists hyperparameters by name
         out[f"p:{name}"] = jobs.get(name)
     rows = [row for _i, row in jobs.iterrows()]
     out["objective"] = [_objective(row) for row in rows]
@@ -334,7 +334,7 @@ def _add_solutions(out: pd.DataFrame, names: list[str]) -> None:
                 (best is None or objective >= objectives[best]):
             best = i
         chosen.append(best)
-    for name in names:
+    for name in sorted(names):
         column = out[f"p:{name}"].tolist()
         out[f"sol.p:{name}"] = [None if b is None else column[b] for b in chosen]
     out["sol.objective"] = [None if b is None else objectives[b] for b in chosen]
