@@ -428,16 +428,31 @@ def test_deephyper_script_runs_with_two_workers_and_writes_results_csv(tmp_path,
     assert "6 ['p:c', 'p:x'" in out.stdout
 
 
-def test_unguarded_script_fails_its_jobs_instead_of_recursing(tmp_path):
+def test_unguarded_script_runs_its_jobs_without_recursing(tmp_path):
+    """A worker imports the script up to its search line: `run` is defined, no second search starts."""
     body = textwrap.dedent(SCRIPT).replace('if __name__ == "__main__":', "if True:").replace("sys.argv[1]", '"GP"')
-    (tmp_path / "search.py").write_text(body.replace("max_evals=6", "max_evals=2"))
+    (tmp_path / "search.py").write_text(body.replace("max_evals=6", "max_evals=3"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("TUNELAB_")}
     env["TUNELAB_STORAGE"] = f"sqlite:///{tmp_path / 'db.sqlite'}"
     out = subprocess.run([sys.executable, "search.py"], cwd=tmp_path, capture_output=True, text=True,
                          timeout=240, env=env)
     assert out.returncode == 0, out.stderr
     frame = pd.read_csv(tmp_path / "out" / "results.csv")
-    assert frame["objective"].tolist() == ["F", "F"]
+    assert frame["objective"].iloc[0] == "F_too_far"
+    assert np.allclose(frame["objective"].iloc[1:].astype(float), -(frame["p:x"].iloc[1:] - 1) ** 2)
+    assert out.stdout.count("3 ['p:c'") == 1
+
+
+def test_a_module_that_searches_when_imported_fails_its_jobs_with_the_fix(tmp_path, monkeypatch):
+    (tmp_path / "searching_module.py").write_text(
+        "from tunelab.compat.deephyper import CBO, HpProblem\n"
+        "def run(job):\n    return 1.0\n"
+        "problem = HpProblem()\nproblem.add_hyperparameter((0.0, 1.0), 'x')\n"
+        "CBO(problem, run).search(max_evals=1)\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    with pytest.raises(UserError, match="called while a worker imports your module"):
+        load("searching_module:run")
 
 
 def test_old_results_csv_is_kept_under_a_new_name(tmp_path, monkeypatch):

@@ -68,3 +68,20 @@ def test_quickstart_0_13_search_takes_the_evaluator(tmp_path):
     assert len(results) == 100 and results["objective"].max() > 1000
     assert list(results.columns[:8]) == ["p:b", "p:function", "p:x", "objective", "job_id", "job_status",
                                          "m:timestamp_submit", "m:timestamp_gather"]
+
+
+def test_notify_failures_example_runs_unguarded_with_thread_workers(tmp_path):
+    """The "Learn to Avoid Failures" example: three searches at module level (no __main__ guard),
+    method "thread" with a TqdmCallback, run returning "F_value_error" when p_failure > 0.5, then
+    matplotlib plots of each results table."""
+    run_experiment(tmp_path, "notify_failures.py")
+    for strategy in ("ignore", "mean", "min"):
+        results = pd.read_csv(tmp_path / f"search_{strategy}" / "results.csv")
+        assert len(results) == 100 and (results["job_status"] == "DONE").all()
+        failed = results["objective"].astype(str) == "F_value_error"
+        assert failed.any() and (results.loc[failed, "p:p_failure"] > 0.5).all()
+        assert (results.loc[~failed, "p:p_failure"] <= 0.5).all()
+        ok = results[~failed]
+        xs = ok[[f"p:x{i}" for i in range(10)]].sum(axis=1)
+        assert numeric(ok["objective"]).sub(xs).abs().max() < 1e-9
+        assert numeric(ok["objective"]).max() > 8  # the sum of ten values in [0, 1]

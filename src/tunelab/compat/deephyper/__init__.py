@@ -17,8 +17,9 @@ Example:
             results = CBO(problem, evaluator, random_state=42).search(max_evals=20)
 """
 
+from tunelab.compat.deephyper.callback import TqdmCallback
 from tunelab.compat.deephyper.evaluator import Evaluator, Job
 from tunelab.compat.deephyper.problem import HpProblem
 from tunelab.compat.deephyper.search import AMBS, CBO, RandomSearch, RegularizedEvolution, Search
 
-__all__ = ["AMBS", "CBO", "Evaluator", "HpProblem", "Job", "RandomSearch", "RegularizedEvolution", "Search"]
+__all__ = ["AMBS", "CBO", "Evaluator", "HpProblem", "Job", "RandomSearch", "RegularizedEvolution", "Search", "TqdmCallback"]

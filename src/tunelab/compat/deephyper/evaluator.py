@@ -111,6 +111,8 @@ def import_target(target: str) -> Any:
             try:
                 with _importing_user_code():
                     spec.loader.exec_module(module)
+            except SearchDuringImport:
+                pass  # a script that starts its search unguarded: what it defined up to there is kept
             except BaseException:
                 del sys.modules[name]
                 raise
@@ -129,6 +131,16 @@ def _importing_user_code() -> Iterator[None]:
         yield
     finally:
         _importing -= 1
+
+
+class SearchDuringImport(UserError):
+    """A search started while tunelab imports the user's module in a worker.
+
+    Importing a script by path stops at that line and keeps the module as far as it ran
+    (its ``run`` is defined above the search), so a script without
+    ``if __name__ == "__main__":`` works as under DeepHyper's thread and serial evaluators.
+    Imported by module name, the import fails with this message.
+    """
 
 
 def importing_user_code() -> bool:

@@ -161,9 +161,9 @@ class Search:
                 ``max_evals`` jobs.
 
         Raises:
-            UserError: no evaluator, neither ``max_evals`` nor ``timeout``, or a search
-                started while tunelab imports the module of ``run`` (guard it with
-                ``if __name__ == "__main__":``).
+            UserError: no evaluator, or neither ``max_evals`` nor ``timeout``.
+            SearchDuringImport: a search started while a worker imports the module of
+                ``run`` (a script's import stops there; see :class:`SearchDuringImport`).
         """
         from tunelab import api
 
@@ -172,7 +172,7 @@ class Search:
         if evaluator is not None:
             self.evaluator = _as_evaluator(evaluator)
         if _evaluator.importing_user_code():
-            raise UserError("search.search(): called while a worker imports your module; put the search "
+            raise _evaluator.SearchDuringImport("search.search(): called while a worker imports your module; put the search "
                             "under `if __name__ == \"__main__\":`")
         if (max_evals is None or max_evals < 0) and timeout is None:
             raise UserError("search.search(): max_evals=-1 and no timeout would never end; give max_evals or timeout")
