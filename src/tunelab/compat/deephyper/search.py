@@ -47,7 +47,7 @@ _SEARCH_IGNORED = ("stopper", "checkpoint_restart")
 _SOLUTIONS = (None, "argmax_obs", "argmax_est")
 _SEARCH_OPTIONS = ("checkpoint_history_to_csv", "solution_selection", *_SEARCH_IGNORED)
 _ENGINE_COLUMNS = {"job_id", "number", "status", "value", "budget", "attempts", "started", "ended", "duration",
-                   "error", "intermediate", "intermediate_attempt"}
+                   "error", "intermediate", "intermediate_attempt", "parent_id"}
 
 
 def _seed(random_state: Any) -> int | None:
