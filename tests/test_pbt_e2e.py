@@ -124,3 +124,53 @@ def test_a_failed_member_is_replaced_by_a_better_one(workdir, storage_url):
             assert after["info"]["parent"] != job["number"] and after["parent_id"] is not None
     assert len(jobs) == 4 * 5
     assert min(j["result"] for j in jobs if j["status"] == "finished") < 1.0
+
+
+NNI_TRIAL = """
+import json, os, sys
+sys.path.insert(0, {folder!r})
+import tunelab.compat.nni as nni
+import quadratic
+
+params = {{"epochs": 1}}
+params.update(nni.get_next_parameter())
+load = os.path.join(params["load_checkpoint_dir"], "state.json")
+remaining = json.load(open(load))["remaining"] if os.path.isfile(load) else 1.0
+for epoch in range(params["epochs"]):
+    remaining = quadratic.train(remaining, params["lr"], quadratic.STEPS_PER_UNIT)
+    nni.report_intermediate_result(remaining)
+os.makedirs(params["save_checkpoint_dir"], exist_ok=True)
+json.dump({{"remaining": remaining}}, open(os.path.join(params["save_checkpoint_dir"], "state.json"), "w"))
+nni.report_final_result(remaining)
+"""
+
+NNI_CONFIG = """
+experimentName: nni-pbt
+trialCommand: python3 mnist.py
+trialCodeDirectory: .
+trialConcurrency: 2
+maxTrialNumber: 12
+searchSpace:
+  lr: {_type: loguniform, _value: [0.0001, 0.1]}
+tuner:
+  name: PBTTuner
+  classArgs: {optimize_mode: minimize, population_size: 4, all_checkpoint_dir: /not/needed}
+trainingService: {platform: local}
+"""
+
+
+def test_an_nni_pbt_trial_runs_unchanged_on_tunelab(workdir, storage_url):
+    (workdir / "mnist.py").write_text(NNI_TRIAL.format(folder=str(EXAMPLE)))
+    (workdir / "config.yml").write_text(NNI_CONFIG)
+    out = tunelab("run", "config.yml", "--storage", storage_url)
+    assert out.returncode == 0, out.stderr
+    jobs = show("nni-pbt", storage_url)["jobs"]
+    assert len(jobs) == 12 and all(j["status"] == "finished" for j in jobs)
+    assert [j["info"]["generation"] for j in jobs] == [0] * 4 + [1] * 4 + [2] * 4
+    by_number = {j["number"]: j for j in jobs}
+    quadratic = _quadratic()
+    for job in jobs[4:]:
+        parent = by_number[job["info"]["parent"]]
+        assert job["parent_id"] == parent["id"]
+        trained_on = quadratic.train(parent["result"], job["config"]["lr"], quadratic.STEPS_PER_UNIT)
+        assert job["result"] == trained_on, "the parent's checkpoint was not the one loaded"

@@ -88,7 +88,7 @@ def test_tuner_names(name: str, proposer: str) -> None:
     assert (spec["proposer"], spec["target"], spec["random_seed"]) == (proposer, "min", 4)
 
 
-@pytest.mark.parametrize("name,nearest", [("DNGO", "gp"), ("PBTTuner", "hyperband"), ("PPOTuner", "evolution"),
+@pytest.mark.parametrize("name,nearest", [("DNGO", "gp"), ("PPOTuner", "evolution"),
                                           ("NetworkMorphism", "tpe")])
 def test_tuners_without_counterpart_name_the_nearest(name: str, nearest: str) -> None:
     with pytest.raises(UserError, match=rf"^tuner.name: NNI's '{name}' has no tunelab counterpart yet; "
@@ -172,3 +172,20 @@ def test_annotated_v1_config_runs_and_leaves_the_script_alone(example: Path, sto
     assert [job["status"] for job in result["jobs"]] == ["finished"] * 4
     assert all(set(job["config"]) == {"C", "kernel"} for job in result["jobs"])
     assert (example / "annotated.py").read_text() == before
+
+
+def test_pbt_tuner_maps_to_pbt_with_its_keys() -> None:
+    args = {"optimize_mode": "maximize", "all_checkpoint_dir": "/shared/ckpt", "population_size": 6,
+            "factor": 0.25, "resample_probability": 0.1, "fraction": 0.3}
+    for name in ("PBTTuner", "PBT"):
+        spec = translate({**BASE, "maxTrialNumber": 60, "tuner": {"name": name, "classArgs": dict(args)}},
+                         Path("c.yml"))
+        assert (spec["proposer"], spec["target"], spec["n_samples"]) == ("pbt", "max", 60)
+        assert spec["proposer_args"] == {"population_size": 6, "resample_probability": 0.1, "quantile_fraction": 0.3,
+                                         "perturbation_factors": [1.25, 0.75], "budget_name": "TRIAL_BUDGET"}
+        assert spec["runtime_args"]["env"] == {"TUNELAB_NNI_PBT": "1"}
+    defaults = translate({**BASE, "tuner": {"name": "PBTTuner"}}, Path("c.yml"))["proposer_args"]
+    assert (defaults["population_size"], defaults["quantile_fraction"]) == (10, 0.2)
+    assert defaults["perturbation_factors"] == pytest.approx([1.2, 0.8])
+    with pytest.raises(UserError, match=r"^tuner.classArgs.factor: expected a number in \(0, 1\), got 2"):
+        translate({**BASE, "tuner": {"name": "PBTTuner", "classArgs": {"factor": 2}}}, Path("c.yml"))

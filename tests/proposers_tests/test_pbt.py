@@ -36,9 +36,12 @@ def test_ties_rank_by_member() -> None:
 def test_explore_perturbs_by_the_factors_within_bounds() -> None:
     config = {"lr": 0.05, "units": 10, "batch": 32, "opt": "adam", "epochs": 3}
     up = explore(config, SPACE, np.random.default_rng(0), [2.0], 0.0)
-    assert up == {"lr": 0.1, "units": 20, "batch": 64, "opt": "adam", "epochs": 3}
+    momentum = up.pop("momentum")
+    assert up == {"lr": 0.1, "units": 20, "batch": 64, "opt": "sgd", "epochs": 3}
+    assert 0 <= momentum <= 0.99, "a parameter that becomes active is sampled"
     down = explore({**config, "units": 8, "batch": 16}, SPACE, np.random.default_rng(0), [0.9], 0.0)
     assert down["lr"] == pytest.approx(0.045) and down["units"] == 8 and down["batch"] == 16
+    assert down["opt"] == "adam" and "momentum" not in down
     small = explore({**config, "units": 9}, SPACE, np.random.default_rng(0), [1.05], 0.0)
     assert small["units"] == 10, "an integer moves by at least one step"
 

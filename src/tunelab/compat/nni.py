@@ -31,6 +31,7 @@ from tunelab import trial
 
 __all__ = [
     "ENV_LAYOUT",
+    "ENV_PBT",
     "get_current_parameter",
     "get_experiment_id",
     "get_next_parameter",
@@ -43,6 +44,11 @@ __all__ = [
 
 ENV_LAYOUT = "TUNELAB_NNI_LAYOUT"
 """Environment variable holding the JSON layout that folds flat names into NNI's nesting."""
+
+ENV_PBT = "TUNELAB_NNI_PBT"
+"""Set by the NNI front-end for NNI's PBT tuner: the parameters then carry
+``load_checkpoint_dir`` and ``save_checkpoint_dir``, as NNI's PBT trials expect (both the
+job's checkpoint folder, which tunelab fills with the parent's checkpoint)."""
 
 _STANDALONE = "STANDALONE"
 _state: dict[str, Any] = {"params": None, "steps": 0}
@@ -94,7 +100,11 @@ def _load() -> dict[str, Any]:
         return {}
     flat = dict(trial.load_config(path))
     layout = json.loads(os.environ.get(ENV_LAYOUT) or "{}")
-    return nest_config(flat, layout)
+    params = nest_config(flat, layout)
+    folder = trial.checkpoint_dir() if os.environ.get(ENV_PBT) else None
+    if folder:
+        params["load_checkpoint_dir"] = params["save_checkpoint_dir"] = folder
+    return params
 
 
 def get_next_parameter() -> dict[str, Any]:

@@ -30,7 +30,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from tunelab.compat.nni import ENV_LAYOUT
+from tunelab.compat.nni import ENV_LAYOUT, ENV_PBT
 from tunelab.exceptions import UserError
 from tunelab.formats.nni_space import NniSpace, translate_search_space
 
@@ -59,11 +59,13 @@ TUNERS: dict[str, tuple[str, dict[str, str]]] = {
     "metistuner": ("gp", {}),
     "hyperband": ("hyperband", {}),
     "bohb": ("bohb", {}),
+    "pbt": ("pbt", {"fraction": "quantile_fraction"}),
+    "pbttuner": ("pbt", {"fraction": "quantile_fraction"}),
 }
 """NNI tuner/advisor name (lower case) -> tunelab proposer and classArgs renames."""
 
 NEAREST: dict[str, str] = {
-    "dngo": "gp", "dngotuner": "gp", "pbt": "hyperband", "pbttuner": "hyperband", "ppo": "evolution",
+    "dngo": "gp", "dngotuner": "gp", "ppo": "evolution",
     "ppotuner": "evolution", "networkmorphism": "tpe", "regularizedevolution": "evolution",
     "regularizedevolutiontuner": "evolution",
 }
@@ -185,10 +187,28 @@ def _search_args(key: str, class_args: dict[str, Any], spec: dict[str, Any]) -> 
     if "seed" in class_args:
         spec["random_seed"] = class_args.pop("seed")
     args = {renames.get(k, k): v for k, v in class_args.items() if k not in _NNI_ONLY_ARGS}
-    if proposer in ("hyperband", "bohb"):
+    if proposer in ("hyperband", "bohb", "pbt"):
         args["budget_name"] = BUDGET_NAME
+    if proposer == "pbt":
+        _pbt_args(args, spec)
     if args:
         spec["proposer_args"] = args
+
+
+def _pbt_args(args: dict[str, Any], spec: dict[str, Any]) -> None:
+    """NNI's PBT tuner: ``factor`` f perturbs by ``(1 + f, 1 - f)``; each NNI trial trains
+    one perturbation interval (its own epochs), so generations go on until
+    ``maxTrialNumber``; the trial finds its checkpoint folder under the parameters
+    ``load_checkpoint_dir`` and ``save_checkpoint_dir`` (both the job's folder, filled
+    with its parent's checkpoint), and ``all_checkpoint_dir`` is not needed."""
+    factor = args.pop("factor", 0.2)
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor < 1:
+        raise UserError(f"tuner.classArgs.factor: expected a number in (0, 1), got {factor!r}")
+    args["perturbation_factors"] = [1 + factor, 1 - factor]
+    args.setdefault("population_size", 10)
+    args.setdefault("quantile_fraction", 0.2)
+    args.pop("all_checkpoint_dir", None)
+    spec.setdefault("runtime_args", {}).setdefault("env", {})[ENV_PBT] = "1"
 
 
 def _assessor(data: dict[str, Any], resource_args: dict[str, Any]) -> None:
@@ -273,7 +293,7 @@ def translate(data: dict[str, Any], path: Path) -> dict[str, Any]:
 def _apply_space(space: NniSpace, spec: dict[str, Any]) -> None:
     spec["parameter_config"] = space.parameter_config
     if space.layout:
-        spec["runtime_args"] = {"env": {ENV_LAYOUT: json.dumps(space.layout)}}
+        spec.setdefault("runtime_args", {}).setdefault("env", {})[ENV_LAYOUT] = json.dumps(space.layout)
 
 
 def _limits(data: dict[str, Any], spec: dict[str, Any]) -> None:

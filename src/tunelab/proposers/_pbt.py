@@ -22,7 +22,7 @@ import numpy as np
 
 from tunelab.proposers._base import JobView, Proposal, Proposer
 from tunelab.proposers._registry import register
-from tunelab.space import Choice, Config, Constant, Int, Ordinal, Param, Space, _Numeric
+from tunelab.space import Choice, Config, Int, Param, Space, _Numeric
 
 RESTART = -1
 """In an exploit plan: the member starts afresh (no member of the generation has a result)."""
@@ -71,12 +71,12 @@ def exploit_plan(losses: Sequence[float | None], fraction: float, rng: np.random
 
 def _perturb(param: Param, value: Any, factor: float, rng: np.random.Generator) -> Any:
     """``value`` moved by ``factor``: numbers are multiplied (clipped into their bounds;
-    an integer moves by at least one step), ordinals step to a neighbour (up when
-    ``factor > 1``), unordered choices and constants stay."""
-    if isinstance(param, Ordinal):
+    an integer moves by at least one step); a choice or an ordinal steps to its neighbour
+    in the list (the next one when ``factor > 1``), as Ray Tune and NNI do; constants stay."""
+    if isinstance(param, Choice):
         index = param.index(value) + (1 if factor > 1 else -1)
         return param.choices[min(max(index, 0), len(param.choices) - 1)]
-    if isinstance(param, (Choice, Constant)) or not isinstance(param, _Numeric):
+    if not isinstance(param, _Numeric):
         return value
     number = float(value) * factor
     if param.low is not None:
@@ -143,7 +143,8 @@ class PBTProposer(Proposer):
         resample_probability: chance that exploring resamples a parameter from its prior
             instead of perturbing it.
         perturbation_factors: the factors a perturbed number is multiplied by (one drawn
-            per parameter); ordinals step up for a factor above 1, down otherwise.
+            per parameter); choices and ordinals step to the next value in their list for
+            a factor above 1, to the previous one otherwise.
 
     Example:
         >>> from tunelab.space import Float
