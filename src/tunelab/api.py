@@ -40,9 +40,21 @@ def storage_root(url: str) -> Path:
     return Path.cwd() / ".tunelab"
 
 
-def _executor(spec: ExperimentSpec) -> Executor:
+def executor_for(spec: ExperimentSpec) -> Executor:
+    """The executor that runs ``spec``'s jobs where its ``resource`` says.
+
+    Raises:
+        UserError: the place cannot be used (a Dask scheduler out of reach, no worker).
+    """
     if spec.resource == "passive":
         return PassiveExecutor()
+    if spec.resource == "dask":
+        try:
+            from tunelab.executors.dask import connect
+        except ImportError:
+            raise UserError("resource: \"dask\" needs Dask; run `pip install \"tunelab[dask]\"`") from None
+        args = spec.resource_args
+        return connect(args.scheduler, args.cluster, args.worker_timeout, spec.runtime_args.grace_period)
     if spec.function:
         return FunctionExecutor(spec.function, spec.n_parallel, spec.runtime_args.grace_period)
     return ScriptExecutor(spec.runtime_args.grace_period)
@@ -95,8 +107,10 @@ def proposer_options(spec: ExperimentSpec) -> dict[str, Any]:
     return options
 
 
-def build_engine(storage: Storage, ref: str | int, *, on_change: Callable[[Engine], None] | None = None) -> Engine:
-    """An engine for the stored experiment ``ref``, ready to run or resume."""
+def build_engine(storage: Storage, ref: str | int, *, on_change: Callable[[Engine], None] | None = None,
+                 executor: Executor | None = None) -> Engine:
+    """An engine for the stored experiment ``ref``, ready to run or resume, with ``executor``
+    (already connected, see :func:`executor_for`) or a new one for its spec."""
     experiment = storage.experiment(ref)
     if experiment.status == "imported":
         raise UserError(f"experiment {experiment.name!r} holds imported history and cannot run; "
@@ -105,7 +119,7 @@ def build_engine(storage: Storage, ref: str | int, *, on_change: Callable[[Engin
     space = spec.space
     proposer = check(spec, experiment.seed)
     search = proposers.Search(space, proposer, spec.initial_configs)
-    return Engine(storage, experiment, spec, _executor(spec), search, stopper=_stopper(spec),
+    return Engine(storage, experiment, spec, executor or executor_for(spec), search, stopper=_stopper(spec),
                   root=storage_root(storage.url), on_change=on_change)
 
 
@@ -139,11 +153,26 @@ def run(spec: ExperimentSpec | dict[str, Any], *, storage: str | None = None,
     """
     store = Storage(storage or default_url())
     try:
-        created = create(spec, store, objective)
-        build_engine(store, created.name, on_change=on_change).run()
+        created, executor = create_placed(spec, store, objective)
+        build_engine(store, created.name, on_change=on_change, executor=executor).run()
         return ExperimentResult.load(store, created.name)
     finally:
         store.close()
+
+
+def create_placed(spec: ExperimentSpec | dict[str, Any], storage: Storage,
+                  objective: Callable[..., Any] | str | None = None) -> tuple[ExperimentSpec, Executor]:
+    """:func:`create`, after making sure the jobs have somewhere to run: a scheduler out
+    of reach is refused before anything is recorded."""
+    data = dict(spec) if isinstance(spec, dict) else spec.model_dump(exclude_none=True)
+    if objective is not None:
+        data.update(function=function_ref(objective), script=None, command=None)
+    executor = executor_for(parse_spec(data))
+    try:
+        return create(data, storage), executor
+    except BaseException:
+        executor.shutdown()
+        raise
 
 
 def resume(ref: str | int, *, storage: str | None = None,

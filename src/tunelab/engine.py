@@ -23,7 +23,7 @@ from tunelab import _protocol as protocol
 from tunelab import storage as st
 from tunelab._owner import BEAT_INTERVAL, describe, new_owner, owner_gone
 from tunelab.exceptions import UserError
-from tunelab.executors import EXIT, REPORT, Event, Executor, Launch, Numbered, Salvage, rank, salvage
+from tunelab.executors import EXIT, REPORT, STARTED, Event, Executor, Launch, Numbered, Salvage, rank, salvage
 from tunelab.objectives import MissingObjective, losses_of, objective_values
 from tunelab.pareto import front_mask
 from tunelab.proposers import JobView, Proposal, Search, sign_of
@@ -31,6 +31,8 @@ from tunelab.spec import BUDGET_NAME_KEY, ExperimentSpec
 
 REQUEST_INTERVAL = 0.5
 """Seconds between two looks at the request inbox."""
+MAX_LOST = 3
+"""Lost attempts of one job (its worker died) after which the loss counts as a failure."""
 
 PARENT = "parent"
 """Key of a proposal's ``info`` naming the job number whose checkpoint the job starts
@@ -444,6 +446,8 @@ class Engine:
             return None
         if event.kind == REPORT:
             self._on_report(active, Numbered(event.report_seq, event.report))
+        elif event.kind == STARTED and event.host:
+            self.storage.set_attempt_host(active.attempt_id, event.host)
         elif event.kind == EXIT:
             return self._on_exit(active, event)
         return None
@@ -479,6 +483,8 @@ class Engine:
             view.status, view.loss = st.STOPPED, (self.sign * value if value is not None
                                                   else view.intermediate[-1][1] if view.intermediate else None)
             return self._ended(active.job_id, view, st.STOPPED, value)
+        if event.lost:
+            return self._lost(active, view, event.error or "lost")
         result = self._result(final, active.extra, exited=event.error is None)
         error = event.error or result.error
         if error is None:
@@ -491,9 +497,21 @@ class Engine:
             return self._ended(active.job_id, view, st.FINISHED, result.value)
         return self._failed(active, view, error)
 
+    def _lost(self, active: _Active, view: JobView, error: str) -> Outcome | None:
+        """The machine running the attempt went away: run it again elsewhere, without
+        spending ``job_retries``, unless it was lost ``MAX_LOST`` times already."""
+        lost = sum(a.status == st.LOST for a in self.storage.job(active.job_id).attempts)
+        if lost + 1 >= MAX_LOST:
+            return self._failed(active, view, f"{error} (lost {MAX_LOST} times)")
+        self.storage.end_attempt(active.job_id, active.attempt_id, job_status=st.PENDING,
+                                 attempt_status=st.LOST, error=error)
+        self.queue.insert(0, self.storage.job(active.job_id))
+        return None
+
     def _failed(self, active: _Active, view: JobView, error: str) -> Outcome | None:
         retries = self.spec.job_failure.job_retries
-        if active.attempt_number <= retries:
+        job = self.storage.job(active.job_id)
+        if active.attempt_number - sum(a.status == st.LOST for a in job.attempts) <= retries:
             self.storage.end_attempt(active.job_id, active.attempt_id, job_status=st.PENDING,
                                      attempt_status=st.FAILED, error=error)
             self.queue.insert(0, self.storage.job(active.job_id))

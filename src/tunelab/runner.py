@@ -69,7 +69,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
                  report_seq=int(data.get("report_seq", 0)), host=data.get("host"), lost=bool(data.get("lost")))
 
 
-def run(launch: Launch, grace_period: float, commands: _Lines, out: IO[str]) -> Event:
+def run(launch: Launch, grace_period: float, commands: Lines, out: IO[str]) -> Event:
     """Run ``launch`` to its end, writing its events to ``out`` and obeying ``commands``.
 
     Returns:
@@ -87,14 +87,13 @@ def run(launch: Launch, grace_period: float, commands: _Lines, out: IO[str]) -> 
                 out.flush()
                 if event.kind == EXIT:
                     return event
-            lines = commands.ready()
-            if lines is None or STOP in lines:
+            if STOP in commands.ready() or commands.closed:
                 executor.stop(launch.key)
     finally:
         executor.shutdown()
 
 
-class _Lines:
+class Lines:
     """Lines arriving on a file descriptor, read without blocking (no read-ahead buffer
     that ``select`` cannot see)."""
 
@@ -110,13 +109,12 @@ class _Lines:
         line, _, self.buffer = self.buffer.partition(b"\n")
         return line.decode()
 
-    def ready(self) -> list[str] | None:
-        """The whole lines arrived so far; ``None`` once the input ended."""
-        if not self.closed and select.select([self.fd], [], [], 0)[0]:
+    def ready(self, timeout: float = 0.0) -> list[str]:
+        """The whole lines arrived so far, waiting up to ``timeout`` seconds for input;
+        ``closed`` tells when the input has ended."""
+        if not self.closed and select.select([self.fd], [], [], timeout)[0]:
             self._read()
         *lines, self.buffer = self.buffer.split(b"\n")
-        if self.closed:
-            return None
         return [line.decode().strip() for line in lines]
 
     def _read(self) -> None:
@@ -135,7 +133,7 @@ def main() -> int:
     die_with_parent(signal.SIGTERM)
     if os.getppid() == 1:
         return 1
-    commands = _Lines(sys.stdin.fileno())
+    commands = Lines(sys.stdin.fileno())
     launch, grace_period = launch_from_dict(json.loads(commands.first()))
     run(launch, grace_period, commands, sys.stdout)
     return 0

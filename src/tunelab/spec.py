@@ -39,6 +39,19 @@ class ResourceArgs(BaseModel):
     gpus: list[int] = Field(default_factory=list, description="GPU ids handed out to jobs; ids may repeat")
     gpus_per_job: int = Field(1, ge=1)
     early_stop: dict[str, Any] | None = None
+    scheduler: str | None = Field(None, description="resource dask: address of a running Dask scheduler")
+    cluster: dict[str, Any] | None = Field(
+        None, description="resource dask: a cluster tunelab starts, {\"kind\": local|ssh|slurm|pbs|sge|lsf, ...}")
+    worker_timeout: float = Field(60.0, gt=0, description="resource dask: seconds to wait for a first worker")
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        from tunelab.executors.kinds import CLUSTER_KINDS
+
+        if value is not None and value.get("kind", "local") not in CLUSTER_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(CLUSTER_KINDS)}, got {value.get('kind')!r}")
+        return value
 
 
 class RuntimeArgs(BaseModel):
@@ -84,7 +97,7 @@ class ExperimentSpec(BaseModel):
     target: Literal["min", "max"] = "min"
     objectives: list[Objective] | None = Field(None, description="several objectives; `target` is then unused")
     n_parallel: int = Field(1, ge=1)
-    resource: Literal["cpu", "gpu", "passive"] = "cpu"
+    resource: Literal["cpu", "gpu", "passive", "dask"] = "cpu"
     workingdir: str = "."
     job_failure: JobFailure = Field(default_factory=JobFailure)
     resource_args: ResourceArgs = Field(default_factory=ResourceArgs)
@@ -127,6 +140,14 @@ class ExperimentSpec(BaseModel):
     def _what_to_run(self) -> ExperimentSpec:
         if sum(bool(x) for x in (self.script, self.command, self.function)) > 1:
             raise ValueError("give one of `script`, `command` or `function`, not several")
+        args = self.resource_args
+        if self.resource == "dask" and bool(args.scheduler) == bool(args.cluster):
+            raise ValueError("resource \"dask\" needs one of resource_args.scheduler (\"tcp://host:8786\") or "
+                             "resource_args.cluster ({\"kind\": \"local\", \"n_workers\": 4}), not "
+                             + ("both" if args.scheduler else "neither"))
+        if self.resource == "dask" and self.function:
+            raise ValueError("resource \"dask\" runs scripts and commands; for a function give "
+                             "`command` [\"python\", \"-m\", \"your_module\", \"{config}\"] instead")
         return self
 
     @property

@@ -6,7 +6,7 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,6 +17,7 @@ from tunelab.results import ExperimentResult
 
 if TYPE_CHECKING:
     from tunelab.engine import Outcome
+    from tunelab.executors import Executor
 
 app = typer.Typer()
 
@@ -57,13 +58,13 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _execute(storage_url: str | None, name: str, live: bool | None) -> None:
+def _execute(storage_url: str | None, name: str, live: bool | None, executor: Executor | None = None) -> None:
     from tunelab import api
 
     store = open_storage(storage_url)
     try:
         with _sigterm_interrupts(), Progress(live) as progress:
-            outcome = api.build_engine(store, name, on_change=progress).run()
+            outcome = api.build_engine(store, name, on_change=progress, executor=executor).run()
     finally:
         store.close()
     _finish(storage_url, name, outcome)
@@ -82,6 +83,9 @@ def run(
     run_function: Annotated[str | None, typer.Option(
         "--run", help="With a DeepHyper problem file (.py): the run function, module:function or file.py:function.")
     ] = None,
+    resource: Annotated[str | None, typer.Option(help="Override the resource: cpu, gpu, passive or dask.")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="Run on the Dask scheduler at this address (tcp://host:8786); implies --resource dask.")] = None,
 ) -> None:
     """Run an experiment file to its end (Ctrl-C or SIGTERM stops cleanly; `tunelab resume` goes on)."""
     from tunelab import api
@@ -103,13 +107,24 @@ def run(
         raise UserError(f"--run: only a DeepHyper problem file (.py) takes --run, got {experiment.name}")
     else:
         data = load_experiment(experiment).model_dump(exclude_none=True)
-    spec = resolve_paths(parse_spec({**data, **overrides}), experiment.resolve().parent)
+    data = {**data, **overrides, **_placement(data, resource, scheduler)}
+    spec = resolve_paths(parse_spec(data), experiment.resolve().parent)
     store = open_storage(storage)
     try:
-        api.create(spec, store)
+        _, executor = api.create_placed(spec, store)
     finally:
         store.close()
-    _execute(storage, spec.name, live)
+    _execute(storage, spec.name, live, executor)
+
+
+def _placement(data: dict[str, Any], resource: str | None, scheduler: str | None) -> dict[str, Any]:
+    """The ``resource`` and ``resource_args`` that ``--resource``/``--scheduler`` make of the file's."""
+    if scheduler is None:
+        return {"resource": resource} if resource else {}
+    if resource not in (None, "dask"):
+        raise UserError(f"--resource: --scheduler runs on Dask, so --resource must be dask, got {resource!r}")
+    args = {k: v for k, v in (data.get("resource_args") or {}).items() if k != "cluster"}
+    return {"resource": "dask", "resource_args": {**args, "scheduler": scheduler}}
 
 
 @app.command()

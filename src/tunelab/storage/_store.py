@@ -30,6 +30,9 @@ STORAGE_ENV = "TUNELAB_STORAGE"
 PENDING, RUNNING, FINISHED, FAILED, STOPPED, CANCELLED = (
     "pending", "running", "finished", "failed", "stopped", "cancelled")
 TERMINAL = (FINISHED, FAILED, STOPPED, CANCELLED)
+LOST = "lost"
+"""An attempt's status when the machine running it went away (a Dask worker died): not
+the trial's failure, so it does not spend ``job_retries``."""
 
 
 def default_url(cwd: Path | None = None) -> str:
@@ -332,6 +335,11 @@ class Storage:
                          .values(status=RUNNING, error=None, attempt_id=attempt_id))
             _touch(conn, job_id)
             return attempt_id
+
+    def set_attempt_host(self, attempt_id: int, host: str) -> None:
+        """Record the machine (and worker) an attempt runs on, once the executor knows it."""
+        with self.engine.begin() as conn:
+            conn.execute(update(s.attempts).where(s.attempts.c.id == attempt_id).values(host=host[:255]))
 
     def add_intermediate(self, job_id: int, attempt_id: int, seq: int, step: int, value: float) -> bool:
         """Record the ``seq``-th intermediate value of an attempt, once.

@@ -1,0 +1,259 @@
+"""Runs attempts on a Dask cluster: one task per attempt starts a runner on a worker.
+
+Needs the ``dask`` extra (``pip install "tunelab[dask]"``). Each attempt is one Dask task
+(:func:`run_attempt`) that starts ``python -m tunelab.runner`` as a subprocess on its
+worker, so the trial runs there exactly as it does locally, and forwards the runner's
+events to the coordinator through a distributed ``Queue`` of the run; the task's return
+value carries the exit. Stops travel down through a distributed ``Event`` per attempt.
+Only JSON-able dicts cross the wire; the user's code is started by argv, never shipped.
+
+Dask re-runs a task whose worker died; tunelab must not, because its engine retries
+with a new attempt. Clusters tunelab starts are set to ``allowed-failures: 0``, every
+task is submitted with ``retries=0``, and a task that finds its attempt already claimed
+by an earlier run refuses to start it: an attempt runs at most once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import dask
+from distributed import Client, Event, Queue, Variable, get_worker
+from distributed.client import FutureCancelledError
+
+from tunelab.exceptions import UserError
+from tunelab.executors._base import EXIT, Executor, Launch
+from tunelab.executors._base import Event as AttemptEvent
+from tunelab.runner import STOP, Lines, event_from_dict, launch_to_dict
+
+NO_AUTO_RETRY = {"distributed.scheduler.allowed-failures": 0}
+"""Dask configuration of the clusters tunelab starts: a task whose worker died is not re-run."""
+
+STOP_CHECK = 0.5
+"""Seconds between a task's looks at its attempt's stop event."""
+
+
+def run_attempt(launch: dict[str, Any], run: str) -> dict[str, Any]:
+    """The Dask task of one attempt: run it on this worker through ``tunelab.runner``.
+
+    Args:
+        launch: the attempt (:func:`~tunelab.runner.launch_to_dict`).
+        run: the id of the coordinator's run, naming its queue and the attempt's objects.
+
+    Returns:
+        The attempt's exit event as a dict (its other events went to the run's queue).
+    """
+    key = int(launch["key"])
+    claim = Variable(_name("claim", run, key))
+    with contextlib.suppress(TimeoutError):
+        earlier = claim.get(timeout=0.2)
+        return _exit(key, f"lost: already started on {earlier}; Dask re-ran the task", lost=True)
+    where = f"{socket.gethostname()} worker {get_worker().address}"
+    claim.set(where)
+    queue, stop = Queue(_name("events", run)), Event(_name("stop", run, key))
+    proc = subprocess.Popen([sys.executable, "-m", "tunelab.runner"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE)
+    proc.stdin.write((json.dumps(launch) + "\n").encode())
+    proc.stdin.flush()
+    lines, stopping, last_check = Lines(proc.stdout.fileno()), False, 0.0
+    try:
+        while not lines.closed:
+            for line in filter(None, lines.ready(STOP_CHECK)):
+                event = json.loads(line)
+                if event["kind"] == EXIT:
+                    return event
+                if "host" in event:
+                    event["host"] = where
+                queue.put(event)
+            if not stopping and time.monotonic() - last_check >= STOP_CHECK:
+                last_check = time.monotonic()
+                if stop.is_set():
+                    proc.stdin.write(f"{STOP}\n".encode())
+                    proc.stdin.flush()
+                    stopping = True
+        return _exit(key, f"the runner on {where} ended without an exit (code {proc.wait()})")
+    finally:
+        proc.stdin.close()
+        proc.wait()
+
+
+def _exit(key: int, error: str, *, lost: bool = False) -> dict[str, Any]:
+    return {"key": key, "kind": EXIT, "error": error, **({"lost": True} if lost else {})}
+
+
+def _name(what: str, run: str, key: int | None = None) -> str:
+    return f"tunelab-{what}-{run}" + ("" if key is None else f"-{key}")
+
+
+class DaskExecutor(Executor):
+    """Places each attempt on a Dask worker and carries its events back.
+
+    Args:
+        client: a connected Dask client.
+        cluster: the cluster tunelab started for this run (closed at shutdown), if any.
+        grace_period: seconds between the stop request, SIGTERM and SIGKILL (on the worker).
+    """
+
+    def __init__(self, client: Client, cluster: Any = None, grace_period: float = 5.0) -> None:
+        super().__init__(grace_period)
+        self.client = client
+        self.cluster = cluster
+        self.run = uuid.uuid4().hex[:12]
+        self._queue = Queue(_name("events", self.run), client=client)
+        self._futures: dict[int, Any] = {}
+
+    @property
+    def running(self) -> list[int]:
+        """Keys of the attempts still running."""
+        return list(self._futures)
+
+    def submit(self, launch: Launch) -> None:
+        """Send the attempt to the cluster; its folder is made by the runner on the worker."""
+        launch.cwd = str(Path(launch.cwd).resolve())
+        launch.folder = launch.folder.resolve()
+        self._futures[launch.key] = self.client.submit(
+            run_attempt, launch_to_dict(launch, self.grace_period), self.run,
+            key=_name("attempt", self.run, launch.key), pure=False, retries=0)
+
+    def stop(self, key: int) -> None:
+        """Ask the attempt's worker to stop it (stop file, SIGTERM, SIGKILL there)."""
+        if key in self._futures:
+            Event(_name("stop", self.run, key), client=self.client).set()
+
+    def poll(self, timeout: float = 0.0) -> list[AttemptEvent]:
+        """Events since the last call, waiting up to ``timeout`` seconds for one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            done = [key for key, future in self._futures.items() if future.done()]
+            events = [event_from_dict(item) for item in self._queue.get(batch=True)]
+            events += [self._ended(key) for key in done]
+            if events or time.monotonic() >= deadline:
+                return events
+            time.sleep(min(0.05, max(deadline - time.monotonic(), 0.0)))
+
+    def _ended(self, key: int) -> AttemptEvent:
+        future = self._futures.pop(key)
+        try:
+            event = event_from_dict(future.result())
+        except FutureCancelledError:
+            event = AttemptEvent(key, EXIT, error="lost: the Dask scheduler cancelled its task", lost=True)
+        except Exception as exc:  # noqa: BLE001 - any task failure is this attempt's outcome
+            lost = type(exc).__name__ == "KilledWorker"
+            reason = "lost: the Dask worker running it died" if lost else "the Dask task failed"
+            event = AttemptEvent(key, EXIT, error=f"{reason} ({type(exc).__name__}: {exc})", lost=lost)
+        self._forget(key)
+        return event
+
+    def _forget(self, key: int) -> None:
+        with contextlib.suppress(Exception):
+            Variable(_name("claim", self.run, key), client=self.client).delete()
+            Event(_name("stop", self.run, key), client=self.client).clear()
+
+    def shutdown(self) -> None:
+        """Stop every attempt, wait for the workers to end them, then close the client
+        (and the cluster tunelab started)."""
+        for key in list(self._futures):
+            self.stop(key)
+        end = time.monotonic() + 2 * self.grace_period + 5
+        while self._futures and time.monotonic() < end:
+            for key in [k for k, f in self._futures.items() if f.done()]:
+                self._futures.pop(key)
+            time.sleep(0.05)
+        for future in self._futures.values():
+            future.cancel()
+        self._futures.clear()
+        with contextlib.suppress(Exception):
+            self.client.close()
+            if self.cluster is not None:
+                self.cluster.close()
+
+    def _launch(self, launch: Launch) -> int | None:
+        raise NotImplementedError("DaskExecutor places runners; submit() does the work")
+
+    def _exited(self, key: int) -> int | str | None:
+        raise NotImplementedError("DaskExecutor places runners; poll() does the work")
+
+    def _signal(self, key: int, sig: int) -> None:
+        raise NotImplementedError("DaskExecutor places runners; stop() does the work")
+
+
+def connect(scheduler: str | None, cluster: dict[str, Any] | None, worker_timeout: float,
+            grace_period: float = 5.0) -> DaskExecutor:
+    """A :class:`DaskExecutor` on the scheduler at ``scheduler``, or on a cluster started
+    from ``cluster`` (``{"kind": ..., **keyword arguments}``), once a worker is up.
+
+    Raises:
+        UserError: the scheduler cannot be reached, the cluster cannot start, or no worker
+            came up within ``worker_timeout`` seconds.
+    """
+    started = None
+    field = "resource_args.scheduler" if scheduler else "resource_args.cluster"
+    try:
+        if scheduler:
+            client = Client(scheduler, timeout=worker_timeout)
+        else:
+            started = _start_cluster(dict(cluster or {}))
+            client = Client(started, timeout=worker_timeout)
+    except UserError:
+        raise
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        what = f"cannot reach the Dask scheduler at {scheduler}" if scheduler else \
+            f"cannot start the {cluster.get('kind')!r} cluster"
+        raise UserError(f"{field}: {what} ({_one_line(exc)}); check the address and that `dask scheduler` runs "
+                        f"there" if scheduler else f"{field}: {what} ({_one_line(exc)}); see docs/cluster.md") \
+            from None
+    try:
+        client.wait_for_workers(1, timeout=worker_timeout)
+    except (TimeoutError, OSError) as exc:
+        with contextlib.suppress(Exception):
+            client.close()
+            if started is not None:
+                started.close()
+        raise UserError(f"{field}: no Dask worker came up within resource_args.worker_timeout={worker_timeout:g}s "
+                        f"({_one_line(exc)}); start workers (`dask worker ADDRESS`) or raise worker_timeout") \
+            from None
+    return DaskExecutor(client, started, grace_period)
+
+
+def _start_cluster(options: dict[str, Any]) -> Any:
+    kind = options.pop("kind", "local")
+    with dask.config.set(NO_AUTO_RETRY):
+        if kind == "local":
+            from distributed import LocalCluster
+
+            options = {"threads_per_worker": 1, "dashboard_address": None, **options}
+            return LocalCluster(**options)
+        if kind == "ssh":
+            from distributed import SSHCluster
+
+            return SSHCluster(**options)
+        return jobqueue_cluster(kind, options)
+
+
+def jobqueue_cluster(kind: str, options: dict[str, Any]) -> Any:
+    """A dask-jobqueue cluster of ``kind``, scaled to ``options["jobs"]`` batch jobs (default 1);
+    every other option goes to its constructor (``cores``, ``memory``, ``queue``, ...)."""
+    try:
+        import dask_jobqueue
+    except ImportError:
+        raise UserError(f"resource_args.cluster.kind: {kind!r} needs dask-jobqueue; "
+                        f"run `pip install \"tunelab[dask]\"`") from None
+    jobs = int(options.pop("jobs", 1))
+    cls = getattr(dask_jobqueue, f"{kind.upper()}Cluster")
+    with dask.config.set(NO_AUTO_RETRY):
+        cluster = cls(**options)
+    cluster.scale(jobs=jobs)
+    return cluster
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
