@@ -129,6 +129,26 @@ def test_mnist_experiment_formats_are_the_same_experiment() -> None:
     assert specs[0]["target"] == "max" and specs[0]["resource_args"]["save_model"] is True
 
 
+def test_mnist_under_pbt_continues_each_member_from_its_parents_checkpoint(tmp_path: Path) -> None:
+    folder = _copy_example("mnist", tmp_path)
+    storage = f"sqlite:///{tmp_path / 'store' / 'db.sqlite'}"
+    out = _tunelab("run", "experiment-pbt.json", "--storage", storage, "--plain", cwd=folder)
+    assert out.returncode == 0, out.stdout + out.stderr
+    data = _show("mnist-pbt", storage, folder)
+    jobs = data["jobs"]
+    assert len(jobs) == 8 and all(j["status"] == "finished" for j in jobs), [j["error"] for j in jobs]
+    by_id = {j["id"]: j for j in jobs}
+    for job in jobs[:4]:
+        assert job["parent_id"] is None and job["budget"] == 2 and [s for s, _ in job["intermediate"]] == [1, 2]
+    for job in jobs[4:]:
+        parent = by_id[job["parent_id"]]
+        assert job["budget"] == 4 and [s for s, _ in job["intermediate"]] == [3, 4]
+        assert job["config"]["units"] == parent["config"]["units"], "units is not in `mutate`"
+        log = Path(job["attempts"][0]["folder"], "stderr").read_text()
+        assert "continuing from the checkpoint of epoch 2" in log
+    assert data["best"]["result"] > 0.8
+
+
 # rosenbrock ----------------------------------------------------------------------------
 
 

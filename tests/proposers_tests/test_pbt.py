@@ -55,6 +55,16 @@ def test_explore_resamples_and_fills_newly_active_parameters() -> None:
     assert all(SPACE.validate(c) == c for c in seen)
 
 
+def test_explore_changes_only_the_parameters_to_mutate() -> None:
+    config = {"lr": 0.05, "units": 10, "batch": 32, "opt": "adam", "epochs": 3}
+    for seed in range(10):
+        out = explore(config, SPACE, np.random.default_rng(seed), [1.2, 0.8], 0.5, mutate=["lr"])
+        assert out["lr"] != 0.05 and {k: v for k, v in out.items() if k != "lr"} == \
+            {k: v for k, v in config.items() if k != "lr"}
+    with pytest.raises(UserError, match=r"`mutate` must list parameters of the space .*, but got 'depth'"):
+        create("pbt", SPACE, seed=0, options_={"mutate": ["lr", "depth"]})
+
+
 def finish(search: Search, jobs: list[JobView], losses: dict[int, float | None]) -> None:
     for job in jobs:
         loss = losses.get(job.info["member"])

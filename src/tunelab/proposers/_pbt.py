@@ -91,10 +91,11 @@ def _perturb(param: Param, value: Any, factor: float, rng: np.random.Generator) 
 
 
 def explore(config: Config, space: Space, rng: np.random.Generator, factors: Sequence[float],
-            resample_probability: float) -> Config:
-    """A perturbed copy of ``config``: each parameter is resampled from its prior with
-    ``resample_probability``, else perturbed by a factor drawn from ``factors`` (as Ray
-    Tune's PBT does). A conditional parameter that becomes active is sampled.
+            resample_probability: float, mutate: Sequence[str] | None = None) -> Config:
+    """A perturbed copy of ``config``: each parameter named in ``mutate`` (all when None)
+    is resampled from its prior with ``resample_probability``, else perturbed by a factor
+    drawn from ``factors`` (as Ray Tune's PBT does); the others keep their values. A
+    conditional parameter that becomes active is sampled.
 
     Example:
         >>> from tunelab.space import Float
@@ -106,7 +107,11 @@ def explore(config: Config, space: Space, rng: np.random.Generator, factors: Seq
     for param in space.params:
         if not space.is_active(param, out):
             continue
-        if param.name not in config or rng.random() < resample_probability:
+        if param.name not in config:
+            out[param.name] = param.sample(rng)
+        elif mutate is not None and param.name not in mutate:
+            out[param.name] = config[param.name]
+        elif rng.random() < resample_probability:
             out[param.name] = param.sample(rng)
         else:
             factor = float(factors[int(rng.integers(len(factors)))])
@@ -145,6 +150,9 @@ class PBTProposer(Proposer):
         perturbation_factors: the factors a perturbed number is multiplied by (one drawn
             per parameter); choices and ordinals step to the next value in their list for
             a factor above 1, to the previous one otherwise.
+        mutate: the parameters exploring may change (Ray Tune's ``hyperparam_mutations``);
+            None: all. The others keep the exploited member's values, as layer sizes
+            must for its checkpoint to load.
 
     Example:
         >>> from tunelab.space import Float
@@ -158,7 +166,8 @@ class PBTProposer(Proposer):
 
     def __init__(self, space: Space, *, seed: int = 0, population_size: int = 8, perturbation_interval: float = 1,
                  max_budget: float | None = None, quantile_fraction: float = 0.25,
-                 resample_probability: float = 0.25, perturbation_factors: Sequence[float] = (1.2, 0.8)) -> None:
+                 resample_probability: float = 0.25, perturbation_factors: Sequence[float] = (1.2, 0.8),
+                 mutate: Sequence[str] | None = None) -> None:
         super().__init__(space, seed=seed)
         if isinstance(population_size, bool) or not isinstance(population_size, int) or population_size < 2:
             raise ValueError(f"`population_size` must be an integer >= 2, but got {population_size!r}")
@@ -173,6 +182,12 @@ class PBTProposer(Proposer):
         if not factors or any(isinstance(f, bool) or not isinstance(f, (int, float)) or not f > 0 for f in factors):
             raise ValueError(f"`perturbation_factors` must be a non-empty list of positive numbers, "
                              f"but got {perturbation_factors!r}")
+        if mutate is not None:
+            unknown = [m for m in mutate if m not in space.names] if isinstance(mutate, (list, tuple)) else [mutate]
+            if unknown:
+                raise ValueError(f"`mutate` must list parameters of the space {space.names}, but got {unknown[0]!r}")
+            mutate = list(mutate)
+        self.mutate = mutate
         self.population = population_size
         self.interval = float(perturbation_interval)
         self.max_budget = None if max_budget is None else float(max_budget)
@@ -250,7 +265,7 @@ class PBTProposer(Proposer):
         parent = self.members[(generation - 1, source)]
         config = dict(parent.config)
         if source != member:
-            config = explore(config, self.space, rng, self.factors, self.resample_probability)
+            config = explore(config, self.space, rng, self.factors, self.resample_probability, self.mutate)
             info["exploited"] = source
         info.update(parent=parent.number, resume_from=self._budget(generation - 1))
         return Proposal(config, self._budget(generation), info)
