@@ -121,6 +121,7 @@ class Engine:
         self.owner = new_owner()
         self.inbox = st.Inbox(storage)
         self.draining: str | None = None
+        self.failure: Outcome | None = None
         self.last_beat = self.last_look = 0.0
 
     # Set-up ------------------------------------------------------------------------
@@ -270,6 +271,8 @@ class Engine:
             if failure:
                 return failure
             if not self.active:
+                if self.failure:
+                    return self.failure
                 if self.draining:
                     return Outcome(st.STOPPED, f"{self.draining}: {self._summary()}")
                 if self.n_jobs >= self._target_jobs() or self.search.exhausted:
@@ -278,15 +281,14 @@ class Engine:
                     return Outcome(st.FINISHED, f"the proposer has nothing more to propose: {self._summary()}")
             if max_duration and time.monotonic() - self.started > max_duration:
                 self._cancel_active(f"max_duration={max_duration:g}s reached")
-                return Outcome(st.FINISHED, f"max_duration reached: {self._summary()}")
+                return self.failure or Outcome(st.FINISHED, f"max_duration reached: {self._summary()}")
             wait = 0.0 if self.free_slots and self._can_propose() and not self.waiting else 0.5
             events = self.executor.poll(wait)
             self.waiting = self.waiting and not events
             for event in events:
                 failure = self._handle(event)
-                if failure:
-                    self._cancel_active("stopped after a job failure")
-                    return failure
+                if failure and not self.failure:
+                    self._drain_after(failure)
             stop = self._tick()
             if stop:
                 return stop
@@ -340,16 +342,26 @@ class Engine:
         self.draining = "stopped on request after the running jobs ended"
         return f"no new jobs; stopping when the {len(self.active)} running jobs end"
 
+    def _drain_after(self, failure: Outcome) -> None:
+        """A job failed for good without ``ignore_fail``: propose nothing more, but let the
+        running jobs end and record them, retries of their failures included (as Auptimizer
+        does); each is still bounded by ``job_timeout``, and Ctrl-C or SIGTERM still cancels
+        them at once."""
+        self.failure = failure
+        self.draining = "stopped after a job failure"
+
     def _can_propose(self) -> bool:
         return not self.draining and (
             bool(self.queue) or (self.n_jobs < self._target_jobs() and not self.search.exhausted))
 
     def _fill(self) -> Outcome | None:
-        if self.draining:
+        if self.draining and not self.failure:
             return None
         while self.free_slots and self.queue:
             job = self.queue.pop(0)
             self._launch(job, len(job.attempts) + 1)
+        if self.draining:
+            return None
         free = min(len(self.free_slots), self._target_jobs() - self.n_jobs)
         if free <= 0 or self.search.exhausted or self.waiting:
             return None

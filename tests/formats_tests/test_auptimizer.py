@@ -16,7 +16,7 @@ SEEDS = SHARED / "seed-examples" / "auptimizer"
 FILES = sorted(SEEDS.rglob("*.json"))
 REMOTE_ERROR = ("resource: {!r} is not supported yet; tunelab runs jobs on 'cpu', 'gpu' or 'passive' now "
                 "(SSH and Dask executors are coming): set \"resource\": \"cpu\"")
-PASSTHROUGH = ("script", "n_parallel", "random_seed", "resource", "workingdir", "job_failure", "resource_args")
+PASSTHROUGH = ("script", "n_parallel", "random_seed", "resource", "workingdir", "resource_args")
 PROPOSERS = {"random": "random", "sequence": "sequence", "spearmint": "gp", "hyperopt": "tpe",
              "hyperband": "hyperband", "bohb": "bohb"}
 
@@ -44,6 +44,8 @@ def test_every_seed_file_translates_key_by_key(path: Path) -> None:
     assert spec["name"] == Path(data["name"]).stem
     for key in PASSTHROUGH:
         assert spec.get(key) == data.get(key), key
+    if "job_failure" in data:
+        assert spec["job_failure"] == {"job_retries": 3, **data["job_failure"]}  # Auptimizer's code default
     assert spec["proposer"] == PROPOSERS[data.get("proposer", "random")]
     assert spec["target"] == data.get("target", "max")
     assert [{k: v for k, v in p.items() if k != "size"} for p in data.get("parameter_config", [])] == \
@@ -88,9 +90,11 @@ def test_documented_defaults_apply_to_auptimizer_files() -> None:
                       "parameter_config": []}, Path("b.json"))["target"] == "max"
 
 
-def test_documented_job_retries_default_is_zero() -> None:
+def test_a_job_failure_block_retries_three_times_as_auptimizer_code_does() -> None:
     spec = load_experiment(SEEDS / "job_failure_control" / "experiment_job_ignore_fail.json")
-    assert (spec.job_failure.job_retries, spec.job_failure.ignore_fail) == (0, True)
+    assert (spec.job_failure.job_retries, spec.job_failure.ignore_fail) == (3, True)
+    spec = load_experiment(SEEDS / "job_failure_control" / "experiment_test.json")
+    assert (spec.job_failure.job_retries, spec.job_failure.ignore_fail) == (0, False)
     spec = load_experiment(SEEDS / "job_failure_control" / "experiment_job_retries.json")
     assert (spec.job_failure.job_retries, spec.job_failure.ignore_fail) == (3, False)
 

@@ -18,9 +18,13 @@ the rest:
   executors exist; ``runtime_args`` keeps ``env`` (``overwrite`` is moot locally).
 * Spearmint's per-parameter ``"size": 1`` is dropped.
 * Documented defaults (Auptimizer's docs, where its code disagrees): ``target`` is
-  ``max`` and ``n_samples`` is 10 for sampling proposers. These apply only to files that
-  are recognisably Auptimizer's (a path-like name or an Auptimizer-only key or value); a
-  file that is also a valid native tunelab file is returned unchanged.
+  ``max`` and ``n_samples`` is 10 for sampling proposers.
+* A ``job_failure`` block without ``job_retries`` retries a failed job 3 times, as
+  Auptimizer's code does (its README says 0; the code is what its users got).
+
+These apply only to files that are recognisably Auptimizer's (a path-like name or an
+Auptimizer-only key or value); a file that is also a valid native tunelab file is
+returned unchanged.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ HYPERBAND_KEYS = {key: key for key in ("max_iter", "eta", "skip_last", "engine")
 BOHB_KEYS = {"n_iterations": "iterations", **{key: key for key in (
     "min_points_in_model", "top_n_percent", "num_samples", "random_fraction", "bandwidth_factor", "min_bandwidth",
     "eta", "min_budget", "max_budget")}}
+JOB_RETRIES = 3
+"""``job_retries`` Auptimizer's code sets when a ``job_failure`` block leaves it out."""
 BUDGET_NAME = "n_iterations"
 """Config key under which Auptimizer's hyperband and bohb hand a job its budget."""
 
@@ -166,4 +172,6 @@ def translate(data: dict[str, Any], path: Path) -> dict[str, Any]:
         spec["parameter_config"] = _parameters(spec["parameter_config"])
     if "runtime_args" in spec:
         spec["runtime_args"] = _runtime_args(spec["runtime_args"])
+    if isinstance(spec.get("job_failure"), dict):
+        spec["job_failure"] = {"job_retries": JOB_RETRIES, **spec["job_failure"]}
     return spec
