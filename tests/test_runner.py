@@ -132,3 +132,24 @@ def test_runner_stops_its_trial_when_its_own_parent_dies(tmp_path):
     while _alive(pid) and time.monotonic() < end:
         time.sleep(0.05)
     assert not _alive(pid)
+
+
+def test_runner_reads_tracked_auptimizer_lines_as_steps(tmp_path):
+    code = "for v in (3, 2, 1):\n    print(f'#Auptimizer:{v}', flush=True)\n"
+    events = _events(_start(tmp_path, code, track=True))
+    reports = [(e.report.kind, e.report.step, e.report.value) for e in events if e.kind == "report"]
+    assert [r for r in reports if r[0] == "intermediate"] == [("intermediate", 1, 3.0), ("intermediate", 2, 2.0),
+                                                               ("intermediate", 3, 1.0)]
+    assert reports[-1] == ("final", None, 1.0)
+
+
+def test_runner_reports_a_trial_that_cannot_start_as_its_exit(tmp_path):
+    (tmp_path / "t.py").write_text("")
+    launch = Launch(key=4, config={}, folder=tmp_path / "attempt-1", argv=["./t.py"], cwd=str(tmp_path))
+    proc = subprocess.Popen([sys.executable, "-m", "tunelab.runner"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    proc.stdin.write(json.dumps(launch_to_dict(launch, grace_period=0.5)) + "\n")
+    proc.stdin.flush()
+    events = _events(proc)
+    assert [e.kind for e in events] == ["exit"]
+    assert events[0].error == "cannot start: ./t.py: permission denied; make it executable with `chmod +x ./t.py`"

@@ -37,14 +37,14 @@ def launch_to_dict(launch: Launch, grace_period: float) -> dict[str, Any]:
     """The JSON form of a launch, with the grace period of the stop sequence."""
     return {"key": launch.key, "config": launch.config, "folder": str(launch.folder), "argv": launch.argv,
             "cwd": launch.cwd, "env": launch.env, "timeout": launch.timeout, "labels": launch.labels,
-            "grace_period": grace_period}
+            "track": launch.track, "grace_period": grace_period}
 
 
 def launch_from_dict(data: dict[str, Any]) -> tuple[Launch, float]:
     """The launch and grace period of :func:`launch_to_dict`'s output."""
     launch = Launch(int(data["key"]), dict(data["config"]), Path(data["folder"]), argv=list(data["argv"]),
                     cwd=str(data["cwd"]), env=dict(data["env"]), timeout=data["timeout"],
-                    labels=list(data["labels"]))
+                    labels=list(data["labels"]), track=bool(data.get("track", False)))
     return launch, float(data["grace_period"])
 
 
