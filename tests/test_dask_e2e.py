@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import show, tunelab, write_experiment
+from tests.conftest import kill_9_then_resume, show, start_run, tunelab, write_experiment
 
 EPOCHS = """
 import os, time
@@ -106,3 +109,98 @@ def test_bad_dask_placement_is_one_line(workdir, storage_url, script, resource_a
     exp = write_experiment(workdir, name="bad", script="train.py", n_samples=1, parameter_config=SPACE,
                            resource="dask", resource_args=resource_args)
     _one_line_exit_2(tunelab("run", str(exp), "--storage", storage_url), words)
+
+
+LOGGED = """
+import os, time
+from tunelab import trial
+config = trial.load_config()
+job = os.environ["TUNELAB_JOB_ID"]
+lines = open("runs.log").read().split() if os.path.exists("runs.log") else []
+for what, other_job, pid, _ in zip(*[iter(lines)] * 4):
+    try:
+        alive = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        alive = False
+    if what == "start" and other_job == job and alive:
+        open("overlap.log", "a").write(f"job {job}: {pid} still runs as {os.getpid()} starts\\n")
+with open("runs.log", "a") as log:
+    log.write(f"start {job} {os.getpid()} {time.time()}\\n")
+time.sleep(float(os.environ.get("JOB_SECONDS", "3")))
+with open("runs.log", "a") as log:
+    log.write(f"end {job} {os.getpid()} {time.time()}\\n")
+trial.report((config["x"] - 1) ** 2)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def _runs(workdir: Path) -> list[tuple[str, int, int, float]]:
+    path = workdir / "runs.log"
+    lines = path.read_text().split("\n") if path.is_file() else []
+    return [(w[0], int(w[1]), int(w[2]), float(w[3])) for w in (line.split() for line in lines) if len(w) == 4]
+
+
+def _wait(condition, limit: float = 60):
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting")
+
+
+def test_a_killed_worker_loses_its_attempt_which_runs_again_elsewhere_once(workdir, storage_url, script):
+    script(LOGGED)
+    exp = write_experiment(workdir, name="killw", script="train.py", n_samples=4, n_parallel=2, random_seed=2,
+                           parameter_config=SPACE, resource="dask", runtime_args={"env": {"JOB_SECONDS": "4"}},
+                           resource_args={"cluster": {"kind": "local", "n_workers": 3}})
+    proc = start_run(exp, storage_url, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _, job, trial_pid, _ = _wait(lambda: _runs(workdir) and _runs(workdir)[0])
+        runner = _parent(trial_pid)
+        worker = _parent(runner)
+        assert "tunelab.runner" in Path(f"/proc/{runner}/cmdline").read_text()
+        os.kill(worker, signal.SIGKILL)
+        _wait(lambda: not _alive(trial_pid) and not _alive(runner), limit=15)
+        assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    jobs = {j["id"]: j for j in show("killw", storage_url)["jobs"]}
+    assert [j["status"] for j in jobs.values()] == ["finished"] * 4
+    lost, again = jobs[job]["attempts"]
+    assert lost["status"] == "lost" and "worker" in lost["error"] and "died" in lost["error"]
+    assert again["status"] == "finished" and again["host"] != lost["host"]
+    runs = _runs(workdir)
+    assert sum(1 for r in runs if r[0] == "start" and r[1] == job) == 2
+    assert not (workdir / "overlap.log").exists(), (workdir / "overlap.log").read_text()
+
+
+def test_coordinator_kill_9_then_resume_keeps_every_finished_result(workdir, storage_url, script):
+    script(LOGGED)
+    exp = write_experiment(workdir, name="kill9", script="train.py", n_samples=6, n_parallel=3, random_seed=4,
+                           parameter_config=SPACE, resource="dask", runtime_args={"env": {"JOB_SECONDS": "1.5"}},
+                           resource_args={"cluster": {"kind": "local", "n_workers": 3}})
+    before = kill_9_then_resume(exp, storage_url, "kill9", 2)
+    _wait(lambda: not any(_alive(pid) for _, _, pid, _ in _runs(workdir)), limit=15)
+    jobs = {j["id"]: j for j in show("kill9", storage_url)["jobs"]}
+    assert len(jobs) == 6 and all(j["status"] == "finished" for j in jobs.values())
+    starts = [job for what, job, _, _ in _runs(workdir) if what == "start"]
+    for job_id, job in before.items():
+        assert jobs[job_id]["result"] == job["result"] and jobs[job_id]["attempts"] == job["attempts"]
+        assert starts.count(job_id) == 1, "a finished job ran again"
+    for job in jobs.values():
+        counting = [a for a in job["attempts"] if a["status"] == "finished"]
+        assert len(counting) == 1
+    assert not (workdir / "overlap.log").exists(), (workdir / "overlap.log").read_text()
