@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import tunelab.compat.nni as nni
 from tests.conftest import write
 from tunelab import _protocol as protocol
@@ -62,3 +64,20 @@ def test_float_final_result(tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
     assert _run(script, {protocol.ENV_REPORT_FILE: str(events)}).returncode == 0
     assert json.loads(events.read_text()) == {"kind": "final", "value": 0.5}
+
+
+def test_merge_parameter_follows_nni_utils() -> None:
+    import argparse
+
+    from tunelab.compat.nni import merge_parameter
+
+    args = argparse.Namespace(lr=0.01, batch_size=64, data_dir=None, epochs=10)
+    assert merge_parameter(args, {"lr": 1, "batch_size": 32, "data_dir": "/d"}) is args
+    assert (args.lr, type(args.lr), args.batch_size, args.data_dir) == (1.0, float, 32, "/d")
+    params = {"momentum": 0.5}
+    assert merge_parameter(params, None) == {"momentum": 0.5}
+    assert merge_parameter(params, {"momentum": 0.9}) == {"momentum": 0.9}
+    with pytest.raises(ValueError, match="Key 'units' not found"):
+        merge_parameter(params, {"units": 3})
+    with pytest.raises(ValueError, match='"epochs" .* type int, but found float'):
+        merge_parameter(args, {"epochs": 2.5})

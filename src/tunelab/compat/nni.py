@@ -37,6 +37,7 @@ __all__ = [
     "get_next_parameter",
     "get_sequence_id",
     "get_trial_id",
+    "merge_parameter",
     "nest_config",
     "report_final_result",
     "report_intermediate_result",
@@ -148,6 +149,38 @@ def report_final_result(metric: Any) -> None:
         return
     value, extra = _main_value(metric, "report_final_result")
     trial.report(value, **extra)
+
+
+def merge_parameter(base_params: Any, override_params: dict[str, Any] | None) -> Any:
+    """``nni.utils.merge_parameter``: write the tuner's values over parsed defaults, in place.
+
+    ``base_params`` is a dict or an ``argparse.Namespace``; each override must name an
+    existing key and keep its type (an int may replace a float, and any value a None).
+    ``from nni.utils import merge_parameter`` becomes
+    ``from tunelab.compat.nni import merge_parameter``.
+
+    Raises:
+        ValueError: an unknown key or a value of another type, as NNI raises.
+    """
+    for key, value in (override_params or {}).items():
+        if isinstance(base_params, dict):
+            if key not in base_params:
+                raise ValueError(f"Key '{key}' not found in base parameters.")
+            base_params[key] = _same_type(key, base_params[key], value)
+        else:
+            if not hasattr(base_params, key):
+                raise ValueError(f"Key '{key}' not found in base parameters.")
+            setattr(base_params, key, _same_type(key, getattr(base_params, key), value))
+    return base_params
+
+
+def _same_type(key: str, base: Any, value: Any) -> Any:
+    if base is None or isinstance(value, type(base)):
+        return value
+    if isinstance(base, float) and isinstance(value, int):
+        return float(value)
+    raise ValueError(f'Expected "{key}" in override parameters to have type {type(base).__name__}, '
+                     f"but found {type(value).__name__}")
 
 
 def get_experiment_id() -> str:
