@@ -15,19 +15,27 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import tunelab.api
 import tunelab.compat.deephyper as dh
 from tunelab import _protocol as protocol
 from tunelab.compat.deephyper import CBO, Evaluator, HpProblem, Job, RandomSearch, RegularizedEvolution
 from tunelab.compat.deephyper.evaluator import KWARGS_ENV, RUN_ENV, load, reference, run_job, translate_output
+from tunelab.compat.deephyper.objectives import multi_objective_spec
 from tunelab.compat.deephyper.search import results_frame
 from tunelab.exceptions import JobFailed, SpecError, UserError
 from tunelab.formats.deephyper import spec_from_problem_file
 from tunelab.spec import parse_spec
+from tunelab.storage import Storage
 
 
 def run(job):
     """A run function of this module (importable by reference)."""
     return -job["x"] ** 2
+
+
+def run_two(job):
+    """Two objectives, as a tuple (DeepHyper's multi-objective form)."""
+    return job["x"], -job["x"] ** 2
 
 
 def entry(value, name="p", default_value=None):
@@ -76,6 +84,25 @@ def test_a_normal_prior_is_a_float_with_a_normal_prior():
     assert problem.space.sample(np.random.default_rng(0))["lr"] == pytest.approx(-3.0, abs=3)
     with pytest.raises(UserError, match="integer normal prior .* write mu as a float"):
         entry({"mu": 0, "sigma": 1.0})
+
+
+def test_configspace_conditions_become_when():
+    import ConfigSpace as cs  # a test extra; HpProblem itself never needs it
+    problem = HpProblem()
+    x = problem.add_hyperparameter((0, 10), "x")
+    units = problem.add_hyperparameter([16, 32], "units")
+    kind = problem.add_hyperparameter(["a", "b", "c"], "kind")
+    assert isinstance(x, cs.UniformIntegerHyperparameter) and isinstance(kind, cs.CategoricalHyperparameter)
+    problem.add_condition(cs.NotEqualsCondition(x, kind, "c"))
+    problem.add_conditions([cs.AndConjunction(cs.EqualsCondition(units, kind, "a"), cs.InCondition(units, x, [1, 2]))])
+    assert [e["name"] for e in problem.parameter_config] == ["kind", "x", "units"]  # parents first
+    assert problem.parameter_config[1]["when"] == {"kind": ["a", "b"]}
+    assert problem.parameter_config[2]["when"] == {"kind": "a", "x": [1, 2]}
+    with pytest.raises(UserError, match="GreaterThanCondition on 'x' is not supported"):
+        problem.add_condition(cs.GreaterThanCondition(units, x, 3))
+    other = cs.UniformFloatHyperparameter("elsewhere", 0.0, 1.0)
+    with pytest.raises(UserError, match="the child 'elsewhere' is not a hyperparameter of this problem"):
+        problem.add_condition(cs.EqualsCondition(other, kind, "a"))
 
 
 def test_names_must_be_strings_and_unique():
@@ -336,6 +363,30 @@ def test_older_search_calls_and_no_csv(tmp_path, monkeypatch):
     search = RandomSearch(small_problem(), Evaluator.create(run), random_state=3, checkpoint_history_to_csv=False)
     frame = search.search(2)  # search.search(max_evals) positionally, as in DeepHyper 0.3
     assert len(frame) == 2 and not (tmp_path / "results.csv").exists()
+
+
+def test_a_tuple_makes_the_search_multi_objective(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TUNELAB_STORAGE", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    frame = CBO(small_problem(), random_state=5).search(run_two, max_evals=5)
+    assert list(frame.columns) == ["p:k", "p:x", "objective_0", "objective_1", "job_id", "job_status",
+                                   "m:timestamp_submit", "m:timestamp_gather", "pareto_efficient"]
+    assert len(frame) == 5 and np.allclose(frame["objective_1"], -frame["p:x"] ** 2)
+    front = frame[frame["pareto_efficient"]]
+    assert len(front) >= 1 and frame["objective_0"].max() in front["objective_0"].tolist()
+    names = [e.name for e in Storage(f"sqlite:///{tmp_path / 'db.sqlite'}").experiments()]
+    moo = [n for n in names if n.endswith("-moo")]
+    assert len(names) == 2 and len(moo) == 1
+    assert tunelab.api.load(moo[0], storage=f"sqlite:///{tmp_path / 'db.sqlite'}").experiment.spec["proposer"] == "parego"
+
+
+def test_multi_objective_spec_maximizes_every_objective():
+    spec = RegularizedEvolution(small_problem(), run, population_size=8).spec(10)
+    moo = multi_objective_spec(spec, 3)
+    assert moo["objectives"] == [{"name": f"objective_{i}", "target": "max"} for i in range(3)]
+    assert moo["proposer"] == "nsga2" and "target" not in moo and "proposer_args" not in moo
+    assert moo["name"] == spec["name"] + "-moo"
+    parse_spec({**moo, "function": "tunelab.compat.deephyper.evaluator:run_job"})
 
 
 # --- the CLI form ----------------------------------------------------------------------------

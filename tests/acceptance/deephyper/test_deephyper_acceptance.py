@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from tunelab.api import load
+from tunelab.storage import Storage
+
 EXPERIMENTS = Path(__file__).parent / "experiments"
 
 
@@ -39,16 +42,6 @@ def test_quickstart_0_3_ambs_with_a_dict_config(tmp_path):
     assert (results["job_status"] == "DONE").all()
     assert results["objective"].max() > -0.05  # the maximum of -x**2 on [-10, 10] is 0
     assert "[100 rows x" in out.stdout
-
-
-def test_quickstart_0_6_cbo_with_a_job(tmp_path):
-    """deephyper.search.hps.CBO with an evaluator, run(job) with job.parameters, three kinds of parameter."""
-    run_experiment(tmp_path, "quickstart_0_6.py")
-    results = pd.read_csv(tmp_path / "results.csv")
-    assert len(results) == 100
-    best = results.loc[results["objective"].idxmax()]
-    assert best["objective"] > 1000 and best["p:function"] == "cubic"  # x**3 + b, best 1010 at x=10, b=10
-    assert set(results["p:b"]) <= set(range(11)) and results["p:x"].between(-10, 10).all()
 
 
 def test_quickstart_0_11_solution_selection(tmp_path):
@@ -85,3 +78,23 @@ def test_notify_failures_example_runs_unguarded_with_thread_workers(tmp_path):
         xs = ok[[f"p:x{i}" for i in range(10)]].sum(axis=1)
         assert numeric(ok["objective"]).sub(xs).abs().max() < 1e-9
         assert numeric(ok["objective"]).max() > 8  # the sum of ten values in [0, 1]
+
+
+def test_random_search_tests_with_conditions_and_two_objectives(tmp_path):
+    """DeepHyper's own tests of RandomSearch, run by pytest: ConfigSpace NotEqualsConditions on the
+    hyperparameters add_hyperparameter returned, a serial and a 10-thread evaluator, and a run returning
+    a tuple (objective_0, objective_1, pareto_efficient)."""
+    out = run_experiment(tmp_path, "test_random_search.py", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                         f"--basetemp={tmp_path / 'pytest'}", "-k", "test_centralized_random_search and not storage")
+    assert "2 passed" in out.stdout
+    runs = {e.name: e for e in Storage(f"sqlite:///{tmp_path / 'tunelab.db'}").experiments()}
+    two = [name for name in runs if name.endswith("-moo")]
+    assert len(two) == 1 and len(load(two[0], storage=f"sqlite:///{tmp_path / 'tunelab.db'}").front) >= 1
+    results = pd.read_csv(next((tmp_path / "pytest").glob("test_centralized_random_search0/results.csv")))
+    assert len(results) == 100  # the 10-thread search (its log_dir is pytest's tmp_path)
+    inactive = results["p:x_cat"] == "c"
+    assert results.loc[inactive, ["p:x_int", "p:x_float", "p:x_ord", "p:x_const"]].isna().all().all()
+    assert (results.loc[inactive, "objective"] == "F").all()  # run reads a parameter the condition removed
+    ok = results[~inactive]
+    expected = ok["p:x_int"] + ok["p:x_float"] + ok["p:x_cat"].map(ord) + ok["p:x_ord"] + ok["p:x_const"]
+    assert (numeric(ok["objective"]) - expected).abs().max() < 1e-9

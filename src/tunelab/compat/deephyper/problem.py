@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from tunelab.compat.deephyper.conditions import condition_when, to_configspace
 from tunelab.exceptions import SpecError, UserError
 from tunelab.space import Space
 from tunelab.spec import build_space
@@ -120,6 +121,22 @@ def infer_entry(value: Any, name: str | None, default_value: Any = None) -> dict
     return entry
 
 
+def _parents_first(entries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entries in the order they were added, except that each comes after the parents
+    its ``when`` names (tunelab's order; DeepHyper's conditions may point forward).
+
+    Raises:
+        SpecError: the conditions form a cycle.
+    """
+    placed: dict[str, dict[str, Any]] = {}
+    while len(placed) < len(entries):
+        ready = [n for n, e in entries.items() if n not in placed and all(p in placed for p in e.get("when", {}))]
+        if not ready:
+            raise SpecError([f"parameter_config: the conditions of {sorted(set(entries) - set(placed))} form a cycle"])
+        placed[ready[0]] = entries[ready[0]]
+    return list(placed.values())
+
+
 class HpProblem:
     """A hyperparameter problem with DeepHyper's API, translated into tunelab's space.
 
@@ -143,11 +160,12 @@ class HpProblem:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def add_hyperparameter(self, value: Any, name: str | None = None, default_value: Any = None) -> dict[str, Any]:
+    def add_hyperparameter(self, value: Any, name: str | None = None, default_value: Any = None) -> Any:
         """Add a hyperparameter whose type is inferred from ``value``.
 
         Returns:
-            the ``parameter_config`` entry it became.
+            the ConfigSpace hyperparameter, to build conditions on, as DeepHyper returns;
+            without ConfigSpace installed, the ``parameter_config`` entry it became.
 
         Raises:
             UserError: an invalid range, a repeated name, or a default outside the range.
@@ -163,9 +181,30 @@ class HpProblem:
                 raise UserError(f"HpProblem: default_value of {entry['name']!r}: {reason}") from None
             raise _fail(entry["name"], value, reason) from None
         self._entries[entry["name"]] = entry
-        return entry
+        return to_configspace(entry)
 
-    def add_dim(self, p_name: str, p_space: Any, default: Any = None) -> dict[str, Any]:
+    def add_condition(self, condition: Any) -> None:
+        """Make a hyperparameter exist only under a ConfigSpace condition on another
+        (see :mod:`tunelab.compat.deephyper.conditions`).
+
+        Raises:
+            UserError: an unsupported condition, or names not in the problem.
+        """
+        child, when = condition_when(condition, self._entries)
+        entries = {**self._entries, child: {**self._entries[child], "when": {**self._entries[child].get("when", {}),
+                                                                           **when}}}
+        try:
+            build_space(_parents_first(entries))
+        except SpecError as exc:
+            raise UserError(f"HpProblem.add_condition: {exc.problems[0]}") from None
+        self._entries = entries
+
+    def add_conditions(self, conditions: list[Any]) -> None:
+        """:meth:`add_condition` for each condition."""
+        for condition in conditions:
+            self.add_condition(condition)
+
+    def add_dim(self, p_name: str, p_space: Any, default: Any = None) -> Any:
         """DeepHyper's older spelling of :meth:`add_hyperparameter` (name first)."""
         return self.add_hyperparameter(p_space, p_name, default)
 
@@ -193,7 +232,7 @@ class HpProblem:
     @property
     def parameter_config(self) -> list[dict[str, Any]]:
         """The hyperparameters as tunelab ``parameter_config`` entries."""
-        return [dict(e) for e in self._entries.values()]
+        return [dict(e) for e in _parents_first(self._entries)]
 
     @property
     def starting_point_asdict(self) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ import numpy as np
 
 from tunelab.compat.deephyper import evaluator as _evaluator
 from tunelab.compat.deephyper.evaluator import Evaluator
+from tunelab.compat.deephyper.objectives import ObjectiveWatch, multi_objective_spec, objective_names
 from tunelab.compat.deephyper.problem import HpProblem
 from tunelab.exceptions import UserError
 
@@ -178,9 +179,13 @@ class Search:
             raise UserError("search.search(): max_evals=-1 and no timeout would never end; give max_evals or timeout")
         spec = self.spec(max_evals, timeout)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        started = time.time()
-        result = api.run(spec, objective=self._evaluator().objective)
-        frame = results_frame(result.dataframe(), self.problem.hyperparameter_names, started)
+        started, watch = time.time(), ObjectiveWatch()
+        result = api.run(spec, objective=self._evaluator().objective, on_change=watch)
+        objectives = objective_names(watch.count) if watch.count else None
+        if objectives:
+            started = time.time()
+            result = api.run(multi_objective_spec(spec, watch.count), objective=self._evaluator().objective)
+        frame = results_frame(result.dataframe(), self.problem.hyperparameter_names, started, objectives)
         if self.checkpoint_history_to_csv:
             _move_old_results(self.log_dir / "results.csv")
             frame.to_csv(self.log_dir / "results.csv", index=False)
@@ -271,8 +276,8 @@ def _seconds(column: pd.Series, since: float) -> pd.Series:
     return (moments - pd.Timestamp(since, unit="s", tz="UTC")).dt.total_seconds()
 
 
-def _has_value(row: pd.Series) -> bool:
-    return row.get("status") in ("finished", "stopped") and row.get("value") is not None and not _missing(row["value"])
+def _has_value(row: pd.Series, column: str = "value") -> bool:
+    return row.get("status") in ("finished", "stopped") and row.get(column) is not None and not _missing(row[column])
 
 
 def _status(row: pd.Series) -> str:
@@ -280,10 +285,11 @@ def _status(row: pd.Series) -> str:
     return "DONE" if row.get("status") == "failed" or _has_value(row) else "CANCELLED"
 
 
-def _objective(row: pd.Series) -> Any:
-    """The value, or DeepHyper's failure string (``"F"``, the ``"F..."`` run returned, ``"F_CANCELLED"``)."""
-    if _has_value(row):
-        return row["value"]
+def _objective(row: pd.Series, column: str = "value") -> Any:
+    """The value in ``column``, or DeepHyper's failure string (``"F"``, the ``"F..."`` run
+    returned, ``"F_CANCELLED"``)."""
+    if _has_value(row, column):
+        return row[column]
     if row.get("status") != "failed":
         return "F_CANCELLED"
     error = row.get("error")
@@ -295,14 +301,20 @@ def _missing(value: Any) -> bool:
     return isinstance(value, float) and np.isnan(value)
 
 
-def results_frame(jobs: pd.DataFrame, names: list[str], started: float) -> pd.DataFrame:
+def results_frame(jobs: pd.DataFrame, names: list[str], started: float,
+                  objectives: list[str] | None = None) -> pd.DataFrame:
     """DeepHyper's ``results.csv`` table from tunelab's job table.
+
+    With several ``objectives``, each has its column (``objective_0``, ... with the
+    ``"F..."`` string of a failed job in each), ``pareto_efficient`` says whether the job
+    is on the Pareto front, and there are no ``sol.*`` columns, as in DeepHyper.
 
     Args:
         jobs: :meth:`ExperimentResult.dataframe` (``number``, ``status``, ``value``, one
             column per parameter, ``started``, ``ended``, ``error``, extra values).
         names: the hyperparameter names (their ``p:`` columns come in name order, as DeepHyper's).
         started: when the search started (seconds since the epoch).
+        objectives: the objectives' columns of a multi-objective search.
     """
     import pandas as pd
 
@@ -311,15 +323,20 @@ def results_frame(jobs: pd.DataFrame, names: list[str], started: float) -> pd.Da
     for name in sorted(names):  # DeepHyper's ConfigSpace lists hyperparameters by name
         out[f"p:{name}"] = jobs.get(name)
     rows = [row for _i, row in jobs.iterrows()]
-    out["objective"] = [_objective(row) for row in rows]
+    for name in objectives or ["objective"]:
+        out[name] = [_objective(row, name if objectives else "value") for row in rows]
     out["job_id"] = jobs["number"]
     out["job_status"] = [_status(row) for row in rows]
     out["m:timestamp_submit"] = _seconds(jobs["started"], started)
     out["m:timestamp_gather"] = _seconds(jobs["ended"], started)
+    skip = {*_ENGINE_COLUMNS, *names, *(objectives or []), "pareto"}
     for column in jobs.columns:
-        if column not in _ENGINE_COLUMNS and column not in names:
+        if column not in skip:
             out[f"m:{column}"] = jobs[column]
-    _add_solutions(out, names)
+    if objectives:
+        out["pareto_efficient"] = jobs["pareto"].astype(bool)
+    else:
+        _add_solutions(out, names)
     return out
 
 
