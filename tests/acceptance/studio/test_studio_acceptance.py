@@ -57,7 +57,7 @@ def test_log_grid_of_studios_parser_test_runs_one_job_per_value(sweep):
     assert [j["config"]["learning_rate"] for j in jobs] == pytest.approx([0.01, 0.1, 1, 10])
     assert {j["status"] for j in jobs} == {"finished"} and "4 finished (4 without a result)" in out
     for job in jobs:
-        assert float(_printed(spaces[job["number"]], "").strip()) == pytest.approx(job["config"]["learning_rate"])
+        assert float(_printed(spaces[job["number"]]).strip()) == pytest.approx(job["config"]["learning_rate"])
 
 
 def test_documented_metric_sweep_minimizes_val_loss_from_event_files(sweep):
