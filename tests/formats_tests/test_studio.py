@@ -123,6 +123,9 @@ def test_bad_grid_strings_are_one_line_user_errors(text):
     ("lr=0:1", {"name": "lr", "type": "float", "range": [0.0, 1.0], "log": False}),
     ("lr=1e-4:1:l", {"name": "lr", "type": "float", "range": [1e-4, 1.0], "log": True}),
     ("lr=0:1:r", {"name": "lr", "type": "float", "range": [0.0, 1.0], "log": False}),
+    # studio/hyperparameter.py `_parse_opt`: an empty flags field is no flag; flags in any order
+    ("lr=0:1:", {"name": "lr", "type": "float", "range": [0.0, 1.0], "log": False}),
+    ("lr=1e-3:1:rl", {"name": "lr", "type": "float", "range": [1e-3, 1.0], "log": True}),
 ])
 def test_optimizer_forms_are_float_parameters(text, entry):
     assert parse_hyperparam(text, "cmaes").entries == [entry]
