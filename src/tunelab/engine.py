@@ -448,7 +448,7 @@ class Engine:
             script = self.spec.script
             if script.endswith(".py"):
                 return [sys.executable, script, config_path]
-            return [script, config_path]
+            return [script if os.path.dirname(script) else os.path.join(".", script), config_path]  # in workingdir
         return None
 
     # Events ------------------------------------------------------------------------

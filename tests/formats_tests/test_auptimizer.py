@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ SEEDS = SHARED / "seed-examples" / "auptimizer"
 FILES = sorted(SEEDS.rglob("*.json"))
 REMOTE_ERROR = ("resource: {!r} is not supported yet; tunelab runs jobs on 'cpu', 'gpu' or 'passive' now "
                 "(SSH and Dask executors are coming): set \"resource\": \"cpu\"")
-PASSTHROUGH = ("script", "n_parallel", "random_seed", "resource", "workingdir", "resource_args")
+PASSTHROUGH = ("script", "n_parallel", "random_seed", "resource", "resource_args")
 PROPOSERS = {"random": "random", "sequence": "sequence", "spearmint": "gp", "hyperopt": "tpe",
              "hyperband": "hyperband", "bohb": "bohb"}
 
@@ -44,6 +45,10 @@ def test_every_seed_file_translates_key_by_key(path: Path) -> None:
     assert spec["name"] == Path(data["name"]).stem
     for key in PASSTHROUGH:
         assert spec.get(key) == data.get(key), key
+    if auptimizer.is_auptimizer_only(data):  # Auptimizer's path rule: from the folder the user starts in
+        assert spec["workingdir"] == os.path.abspath(os.path.expanduser(data.get("workingdir", ".")))
+    else:
+        assert spec.get("workingdir") == data.get("workingdir")
     if "job_failure" in data:
         assert spec["job_failure"] == {"job_retries": 3, **data["job_failure"]}  # Auptimizer's code default
     assert spec["proposer"] == PROPOSERS[data.get("proposer", "random")]

@@ -21,6 +21,9 @@ the rest:
   ``max`` and ``n_samples`` is 10 for sampling proposers.
 * A ``job_failure`` block without ``job_retries`` retries a failed job 3 times, as
   Auptimizer's code does (its README says 0; the code is what its users got).
+* Paths as Auptimizer has them: ``workingdir`` defaults to the folder the user starts
+  from, and a relative one (``~`` expanded) is taken from there, not from the file's
+  folder; ``script`` is then found in ``workingdir``, as for every file.
 
 These apply only to files that are recognisably Auptimizer's (a path-like name or an
 Auptimizer-only key or value); a file that is also a valid native tunelab file is
@@ -29,6 +32,7 @@ returned unchanged.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -174,4 +178,11 @@ def translate(data: dict[str, Any], path: Path) -> dict[str, Any]:
         spec["runtime_args"] = _runtime_args(spec["runtime_args"])
     if isinstance(spec.get("job_failure"), dict):
         spec["job_failure"] = {"job_retries": JOB_RETRIES, **spec["job_failure"]}
+    if isinstance(spec.get("workingdir", "."), str):
+        spec["workingdir"] = _from_start_folder(spec.get("workingdir") or ".")
     return spec
+
+
+def _from_start_folder(workingdir: str) -> str:
+    """Auptimizer's ``workingdir``: absolute, a relative one taken from the current folder."""
+    return os.path.abspath(os.path.expanduser(workingdir))
