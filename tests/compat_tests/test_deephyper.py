@@ -18,7 +18,15 @@ import pytest
 import tunelab.api
 import tunelab.compat.deephyper as dh
 from tunelab import _protocol as protocol
-from tunelab.compat.deephyper import CBO, Evaluator, HpProblem, Job, RandomSearch, RegularizedEvolution
+from tunelab.compat.deephyper import (
+    CBO,
+    Evaluator,
+    ExperimentalDesignSearch,
+    HpProblem,
+    Job,
+    RandomSearch,
+    RegularizedEvolution,
+)
 from tunelab.compat.deephyper.evaluator import KWARGS_ENV, RUN_ENV, load, reference, run_job, translate_output
 from tunelab.compat.deephyper.objectives import multi_objective_spec
 from tunelab.compat.deephyper.search import results_frame
@@ -210,6 +218,7 @@ def test_a_tuple_gives_the_objectives_in_order(monkeypatch):
         "accuracy": 0.9, "latency_ms": 12.0, "size": 3.0}
     with pytest.raises(JobFailed, match="returned 3 objectives, but the experiment has 2 objectives"):
         translate_output((0.9, 12, 1))
+    assert translate_output(0.5) == {"accuracy": 0.5, "latency_ms": 0.5}  # one value for every objective
 
 
 def test_references_import_by_module_or_by_path(tmp_path):
@@ -387,6 +396,31 @@ def test_multi_objective_spec_maximizes_every_objective():
     assert moo["proposer"] == "nsga2" and "target" not in moo and "proposer_args" not in moo
     assert moo["name"] == spec["name"] + "-moo"
     parse_spec({**moo, "function": "tunelab.compat.deephyper.evaluator:run_job"})
+
+
+def test_experimental_design_search_maps_designs():
+    spec = ExperimentalDesignSearch(small_problem(), run, n_points=8, design="lhs", random_state=2).spec(8)
+    assert (spec["proposer"], spec["proposer_args"]) == ("qmc", {"method": "lhs"})
+    parse_spec({**spec, "function": "tunelab.compat.deephyper.evaluator:run_job"})
+    assert ExperimentalDesignSearch(small_problem(), run, n_points=4).spec(4)["proposer"] == "random"
+    with pytest.raises(UserError, match="n_points is required"):
+        ExperimentalDesignSearch(small_problem(), run)
+    with pytest.raises(UserError, match="design 'grid' is not supported"):
+        ExperimentalDesignSearch(small_problem(), run, n_points=4, design="grid")
+
+
+def test_default_configuration_is_configspaces():
+    import ConfigSpace as cs
+
+    problem = HpProblem()
+    x = problem.add_hyperparameter((0, 10), "x")
+    problem.add_hyperparameter((1e-4, 1e-2, "log-uniform"), "lr")
+    kind = problem.add_hyperparameter(["a", "b"], "kind", default_value="b")
+    problem.add_hyperparameter({"mu": 0.5, "sigma": 0.1}, "noise")
+    assert problem.default_configuration == {"x": 5, "lr": pytest.approx(1e-3), "kind": "b", "noise": 0.5}
+    problem.add_condition(cs.EqualsCondition(x, kind, "a"))
+    assert "x" not in problem.default_configuration
+    CBO(problem, run, initial_points=[problem.default_configuration])  # a valid starting point
 
 
 # --- the CLI form ----------------------------------------------------------------------------

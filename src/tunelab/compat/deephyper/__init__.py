@@ -20,6 +20,14 @@ Example:
 from tunelab.compat.deephyper.callback import TqdmCallback
 from tunelab.compat.deephyper.evaluator import Evaluator, Job
 from tunelab.compat.deephyper.problem import HpProblem
-from tunelab.compat.deephyper.search import AMBS, CBO, RandomSearch, RegularizedEvolution, Search
+from tunelab.compat.deephyper.search import (
+    AMBS,
+    CBO,
+    ExperimentalDesignSearch,
+    RandomSearch,
+    RegularizedEvolution,
+    Search,
+)
 
-__all__ = ["AMBS", "CBO", "Evaluator", "HpProblem", "Job", "RandomSearch", "RegularizedEvolution", "Search", "TqdmCallback"]
+__all__ = ["AMBS", "CBO", "Evaluator", "ExperimentalDesignSearch", "HpProblem", "Job", "RandomSearch",
+           "RegularizedEvolution", "Search", "TqdmCallback"]

@@ -176,7 +176,8 @@ def _cached(ref: str) -> Callable[..., Any]:
 def translate_output(output: Any) -> float | dict[str, float]:
     """Turn what a DeepHyper ``run`` returned into a tunelab objective result.
 
-    A number is the objective (maximized). A tuple gives the objectives of a
+    A number is the objective (maximized); in a multi-objective experiment, the value of
+    every objective, as DeepHyper has it. A tuple gives the objectives of a
     multi-objective experiment, in the order of its ``objectives``.
     ``{"objective": x, "metadata": {...}}`` adds the numeric metadata as extra values. A
     string starting with ``"F"`` is a failure.
@@ -198,6 +199,9 @@ def translate_output(output: Any) -> float | dict[str, float]:
         return {**extra, **_objectives(output)}
     if isinstance(output, bool) or not isinstance(output, (int, float)) or math.isnan(float(output)):
         raise JobFailed(f"F: run must return a number, got {output!r}")
+    names = protocol.objective_names()
+    if names:  # DeepHyper gives a single value to every objective of a multi-objective search
+        return {**extra, **{name: float(output) for name in names}}
     return {"value": float(output), **extra} if extra else float(output)
 
 

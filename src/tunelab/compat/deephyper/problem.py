@@ -121,6 +121,21 @@ def infer_entry(value: Any, name: str | None, default_value: Any = None) -> dict
     return entry
 
 
+def _default(entry: dict[str, Any]) -> Any:
+    if "default" in entry:
+        return entry["default"]
+    kind = entry["type"]
+    if kind == "constant":
+        return entry["value"]
+    if kind in ("choice", "ordinal"):
+        return entry["range"][0]
+    if entry.get("prior") == "normal":
+        return entry["mu"]
+    low, high = entry["range"]
+    middle = float(np.exp((np.log(low) + np.log(high)) / 2)) if entry.get("log") else (low + high) / 2
+    return round(middle) if kind == "int" else middle
+
+
 def _parents_first(entries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """The entries in the order they were added, except that each comes after the parents
     its ``when`` names (tunelab's order; DeepHyper's conditions may point forward).
@@ -233,6 +248,19 @@ class HpProblem:
     def parameter_config(self) -> list[dict[str, Any]]:
         """The hyperparameters as tunelab ``parameter_config`` entries."""
         return [dict(e) for e in _parents_first(self._entries)]
+
+    @property
+    def default_configuration(self) -> dict[str, Any]:
+        """ConfigSpace's default of each active hyperparameter: its ``default_value``, else
+        the middle of a range (geometric on a log scale, rounded for ints), the first
+        choice, or the constant (``CBO(initial_points=[problem.default_configuration])``)."""
+        config: dict[str, Any] = {}
+        for entry in _parents_first(self._entries):
+            when = entry.get("when", {})
+            if all(p in config and (config[p] in v if isinstance(v, list) else config[p] == v)
+                   for p, v in when.items()):
+                config[entry["name"]] = _default(entry)
+        return config
 
     @property
     def starting_point_asdict(self) -> list[dict[str, Any]]:

@@ -113,6 +113,12 @@ class Search:
         self.proposer_args: dict[str, Any] = {}
         _warn_ignored(type(self).__name__, ignored, _SEARCH_IGNORED)
 
+    def _set_initial_points(self, points: list[dict[str, Any]] | None) -> None:
+        """``initial_points``: configs run first, each checked against the problem."""
+        for i, point in enumerate(points or []):
+            self.problem.space.validate(point, where=f"initial_points[{i}]")
+        self.initial_points = [dict(p) for p in points or []]
+
     def spec(self, max_evals: int = -1, timeout: float | None = None) -> dict[str, Any]:
         """The native tunelab spec this search runs.
 
@@ -229,9 +235,7 @@ class CBO(Search):
         if key not in SURROGATES:
             raise UserError(f"CBO: surrogate_model {surrogate_model!r} is unknown; use one of {', '.join(SURROGATES)}")
         self.proposer = SURROGATES[key]
-        for i, point in enumerate(initial_points or []):
-            self.problem.space.validate(point, where=f"initial_points[{i}]")
-        self.initial_points = [dict(p) for p in initial_points or []]
+        self._set_initial_points(initial_points)
         unknown = sorted(set(kwargs) - set(_CBO_IGNORED))
         if unknown:
             raise UserError(f"CBO: {unknown[0]!r} is not an option of DeepHyper's CBO; remove it")
@@ -259,6 +263,36 @@ class RegularizedEvolution(Search):
         super().__init__(problem, evaluator, random_state=random_state, log_dir=log_dir, verbose=verbose,
                          **kwargs)
         self.proposer_args = {"population_size": population_size, "sample_size": sample_size}
+
+
+_DESIGNS = {"random": ("random", None), "sobol": ("qmc", "sobol"), "halton": ("qmc", "halton"),
+            "hammersly": ("qmc", "halton"), "lhs": ("qmc", "lhs")}
+"""DeepHyper's ``design`` names and the tunelab proposer (and ``qmc`` method) that draws them."""
+
+
+class ExperimentalDesignSearch(Search):
+    """DeepHyper's experimental design (DeepHyper 0.8 on): ``n_points`` points of a
+    ``design``, tunelab's ``random`` or ``qmc`` proposer (``hammersly`` is drawn as Halton,
+    its close relative; ``grid`` is refused: tunelab's grid needs a count per parameter).
+
+    Raises:
+        UserError: no ``n_points``, or a design tunelab does not draw.
+    """
+
+    def __init__(self, problem: HpProblem, evaluator: Evaluator | Callable[..., Any] | None = None,
+                 random_state: Any = None, log_dir: str = ".", verbose: int = 0,
+                 n_points: int | None = None, design: str = "random",
+                 initial_points: list[dict[str, Any]] | None = None, **kwargs: Any) -> None:
+        super().__init__(problem, evaluator, random_state=random_state, log_dir=log_dir, verbose=verbose,
+                         **kwargs)
+        if n_points is None:
+            raise UserError("ExperimentalDesignSearch: n_points is required; give n_points=max_evals")
+        if design not in _DESIGNS:
+            raise UserError(f"ExperimentalDesignSearch: design {design!r} is not supported; use one of "
+                            f"{', '.join(_DESIGNS)}")
+        self.proposer, method = _DESIGNS[design]
+        self.proposer_args = {"method": method} if method else {}
+        self._set_initial_points(initial_points)
 
 
 def _move_old_results(path: Path) -> None:
@@ -357,4 +391,5 @@ def _add_solutions(out: pd.DataFrame, names: list[str]) -> None:
     out["sol.objective"] = [None if b is None else objectives[b] for b in chosen]
 
 
-__all__ = ["AMBS", "CBO", "SURROGATES", "RandomSearch", "RegularizedEvolution", "Search", "results_frame"]
+__all__ = ["AMBS", "CBO", "SURROGATES", "ExperimentalDesignSearch", "RandomSearch", "RegularizedEvolution", "Search",
+           "results_frame"]
