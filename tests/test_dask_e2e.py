@@ -40,7 +40,7 @@ def test_cli_runs_on_a_local_cluster_with_live_reports_and_a_stopper(workdir, st
     jobs = show("onDask", storage_url)["jobs"]
     assert len(jobs) == 9 and all(j["status"] in ("finished", "stopped") for j in jobs)
     stopped = [j for j in jobs if j["status"] == "stopped"]
-    assert stopped and all(len(j["intermediate"]) < 5 for j in stopped), "stop decisions reach the workers"
+    assert any(len(j["intermediate"]) < 5 for j in stopped), "stop decisions reach the workers mid-run"
     hosts = {j["attempts"][-1]["host"] for j in jobs}
     assert all(" worker tcp://127.0.0.1:" in h for h in hosts)
     assert len(hosts) >= 2, "jobs should spread over the workers"
@@ -162,8 +162,8 @@ def _wait(condition, limit: float = 60):
 
 def test_a_killed_worker_loses_its_attempt_which_runs_again_elsewhere_once(workdir, storage_url, script):
     script(LOGGED)
-    exp = write_experiment(workdir, name="killw", script="train.py", n_samples=4, n_parallel=2, random_seed=2,
-                           parameter_config=SPACE, resource="dask", runtime_args={"env": {"JOB_SECONDS": "4"}},
+    exp = write_experiment(workdir, name="killw", script="train.py", n_samples=3, n_parallel=2, random_seed=2,
+                           parameter_config=SPACE, resource="dask", runtime_args={"env": {"JOB_SECONDS": "3"}},
                            resource_args={"cluster": {"kind": "local", "n_workers": 3}})
     proc = start_run(exp, storage_url, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -178,7 +178,7 @@ def test_a_killed_worker_loses_its_attempt_which_runs_again_elsewhere_once(workd
         if proc.poll() is None:
             proc.kill()
     jobs = {j["id"]: j for j in show("killw", storage_url)["jobs"]}
-    assert [j["status"] for j in jobs.values()] == ["finished"] * 4
+    assert [j["status"] for j in jobs.values()] == ["finished"] * 3
     lost, again = jobs[job]["attempts"]
     assert lost["status"] == "lost" and "worker" in lost["error"] and "died" in lost["error"]
     assert again["status"] == "finished" and again["host"] != lost["host"]
@@ -189,13 +189,13 @@ def test_a_killed_worker_loses_its_attempt_which_runs_again_elsewhere_once(workd
 
 def test_coordinator_kill_9_then_resume_keeps_every_finished_result(workdir, storage_url, script):
     script(LOGGED)
-    exp = write_experiment(workdir, name="kill9", script="train.py", n_samples=6, n_parallel=3, random_seed=4,
-                           parameter_config=SPACE, resource="dask", runtime_args={"env": {"JOB_SECONDS": "1.5"}},
+    exp = write_experiment(workdir, name="kill9", script="train.py", n_samples=5, n_parallel=3, random_seed=4,
+                           parameter_config=SPACE, resource="dask", runtime_args={"env": {"JOB_SECONDS": "1"}},
                            resource_args={"cluster": {"kind": "local", "n_workers": 3}})
     before = kill_9_then_resume(exp, storage_url, "kill9", 2)
     _wait(lambda: not any(_alive(pid) for _, _, pid, _ in _runs(workdir)), limit=15)
     jobs = {j["id"]: j for j in show("kill9", storage_url)["jobs"]}
-    assert len(jobs) == 6 and all(j["status"] == "finished" for j in jobs.values())
+    assert len(jobs) == 5 and all(j["status"] == "finished" for j in jobs.values())
     starts = [job for what, job, _, _ in _runs(workdir) if what == "start"]
     for job_id, job in before.items():
         assert jobs[job_id]["result"] == job["result"] and jobs[job_id]["attempts"] == job["attempts"]
@@ -203,4 +203,32 @@ def test_coordinator_kill_9_then_resume_keeps_every_finished_result(workdir, sto
     for job in jobs.values():
         counting = [a for a in job["attempts"] if a["status"] == "finished"]
         assert len(counting) == 1
+    assert not (workdir / "overlap.log").exists(), (workdir / "overlap.log").read_text()
+
+
+def test_workers_of_an_outside_scheduler_stop_the_trials_of_a_coordinator_killed_with_9(
+        workdir, storage_url, script, scheduler):
+    address, started = scheduler
+    started += [_dask("worker", address, "--nthreads", "1", "--no-dashboard") for _ in range(2)]
+    script(LOGGED.replace('time.sleep(float(os.environ.get("JOB_SECONDS", "3")))',
+                          'while os.path.exists("hold"):\n    time.sleep(0.1)'))
+    (workdir / "hold").touch()
+    exp = write_experiment(workdir, name="orphans", script="train.py", n_samples=2, n_parallel=2, random_seed=5,
+                           parameter_config=SPACE, resource="dask",
+                           resource_args={"scheduler": address, "lapse": 4, "worker_timeout": 30})
+    proc = start_run(exp, storage_url, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        pids = [pid for _, _, pid, _ in _wait(lambda: len(_runs(workdir)) == 2 and _runs(workdir))]
+    finally:
+        proc.kill()
+        proc.wait()
+    killed = time.monotonic()
+    _wait(lambda: not any(_alive(pid) for pid in pids), limit=30)
+    assert time.monotonic() - killed > 2, "the workers waited for the lapse, not less"
+    (workdir / "hold").unlink()
+    out = tunelab("resume", "orphans", "--storage", storage_url)
+    assert out.returncode == 0, out.stderr
+    jobs = show("orphans", storage_url)["jobs"]
+    assert [j["status"] for j in jobs] == ["finished"] * 2
+    assert all([a["status"] for a in j["attempts"]] == ["cancelled", "finished"] for j in jobs)
     assert not (workdir / "overlap.log").exists(), (workdir / "overlap.log").read_text()

@@ -43,6 +43,8 @@ class ResourceArgs(BaseModel):
     cluster: dict[str, Any] | None = Field(
         None, description="resource dask: a cluster tunelab starts, {\"kind\": local|ssh|slurm|pbs|sge|lsf, ...}")
     worker_timeout: float = Field(60.0, gt=0, description="resource dask: seconds to wait for a first worker")
+    lapse: float = Field(30.0, gt=0, description="resource dask: seconds of silence from the coordinator after "
+                                                 "which workers stop its trials")
 
     @field_validator("cluster")
     @classmethod

@@ -40,13 +40,21 @@ NO_AUTO_RETRY = {"distributed.scheduler.allowed-failures": 0}
 STOP_CHECK = 0.5
 """Seconds between a task's looks at its attempt's stop event."""
 
+BEAT = 2.0
+"""Seconds between the coordinator's heartbeats, and between a task's looks at them."""
 
-def run_attempt(launch: dict[str, Any], run: str) -> dict[str, Any]:
+LAPSE = 30.0
+"""Default seconds without a new heartbeat after which a task deems its coordinator gone
+and stops its trial (a worker of an outside scheduler outlives a coordinator killed with -9)."""
+
+
+def run_attempt(launch: dict[str, Any], run: str, lapse: float = LAPSE) -> dict[str, Any]:
     """The Dask task of one attempt: run it on this worker through ``tunelab.runner``.
 
     Args:
         launch: the attempt (:func:`~tunelab.runner.launch_to_dict`).
         run: the id of the coordinator's run, naming its queue and the attempt's objects.
+        lapse: seconds of silence from the coordinator after which the trial is stopped.
 
     Returns:
         The attempt's exit event as a dict (its other events went to the run's queue).
@@ -64,6 +72,7 @@ def run_attempt(launch: dict[str, Any], run: str) -> dict[str, Any]:
     proc.stdin.write((json.dumps(launch) + "\n").encode())
     proc.stdin.flush()
     lines, stopping, last_check = Lines(proc.stdout.fileno()), False, 0.0
+    coordinator = _Pulse(Variable(_name("beat", run)), lapse)
     try:
         while not lines.closed:
             for line in filter(None, lines.ready(STOP_CHECK)):
@@ -75,7 +84,7 @@ def run_attempt(launch: dict[str, Any], run: str) -> dict[str, Any]:
                 queue.put(event)
             if not stopping and time.monotonic() - last_check >= STOP_CHECK:
                 last_check = time.monotonic()
-                if stop.is_set():
+                if stop.is_set() or coordinator.gone():
                     proc.stdin.write(f"{STOP}\n".encode())
                     proc.stdin.flush()
                     stopping = True
@@ -83,6 +92,26 @@ def run_attempt(launch: dict[str, Any], run: str) -> dict[str, Any]:
     finally:
         proc.stdin.close()
         proc.wait()
+
+
+class _Pulse:
+    """A task's view of its coordinator's heartbeat: gone once it has not changed for
+    ``lapse`` seconds of this worker's clock (the two machines' clocks are never compared)."""
+
+    def __init__(self, beat: Variable, lapse: float) -> None:
+        self.beat, self.lapse = beat, lapse
+        self.seen: Any = None
+        self.changed = self.looked = time.monotonic()
+
+    def gone(self) -> bool:
+        now = time.monotonic()
+        if now - self.looked >= BEAT:
+            self.looked = now
+            with contextlib.suppress(TimeoutError):
+                value = self.beat.get(timeout=1)
+                if value != self.seen:
+                    self.seen, self.changed = value, now
+        return now - self.changed > self.lapse
 
 
 def _exit(key: int, error: str, *, lost: bool = False) -> dict[str, Any]:
@@ -100,14 +129,20 @@ class DaskExecutor(Executor):
         client: a connected Dask client.
         cluster: the cluster tunelab started for this run (closed at shutdown), if any.
         grace_period: seconds between the stop request, SIGTERM and SIGKILL (on the worker).
+        lapse: seconds of silence from this coordinator after which workers stop its trials.
     """
 
-    def __init__(self, client: Client, cluster: Any = None, grace_period: float = 5.0) -> None:
+    def __init__(self, client: Client, cluster: Any = None, grace_period: float = 5.0,
+                 lapse: float = LAPSE) -> None:
         super().__init__(grace_period)
         self.client = client
         self.cluster = cluster
+        self.lapse = lapse
         self.run = uuid.uuid4().hex[:12]
         self._queue = Queue(_name("events", self.run), client=client)
+        self._beat = Variable(_name("beat", self.run), client=client)
+        self._beat.set(0)
+        self._beats, self._last_beat = 0, time.monotonic()
         self._futures: dict[int, Any] = {}
 
     @property
@@ -120,7 +155,7 @@ class DaskExecutor(Executor):
         launch.cwd = str(Path(launch.cwd).resolve())
         launch.folder = launch.folder.resolve()
         self._futures[launch.key] = self.client.submit(
-            run_attempt, launch_to_dict(launch, self.grace_period), self.run,
+            run_attempt, launch_to_dict(launch, self.grace_period), self.run, self.lapse,
             key=_name("attempt", self.run, launch.key), pure=False, retries=0)
 
     def stop(self, key: int) -> None:
@@ -131,6 +166,7 @@ class DaskExecutor(Executor):
     def poll(self, timeout: float = 0.0) -> list[AttemptEvent]:
         """Events since the last call, waiting up to ``timeout`` seconds for one."""
         deadline = time.monotonic() + timeout
+        self._pulse()
         while True:
             done = [key for key, future in self._futures.items() if future.done()]
             events = [event_from_dict(item) for item in self._queue.get(batch=True)]
@@ -138,6 +174,12 @@ class DaskExecutor(Executor):
             if events or time.monotonic() >= deadline:
                 return events
             time.sleep(min(0.05, max(deadline - time.monotonic(), 0.0)))
+
+    def _pulse(self) -> None:
+        """Tell the tasks the coordinator is alive (see :data:`LAPSE`)."""
+        if time.monotonic() - self._last_beat >= BEAT:
+            self._beats, self._last_beat = self._beats + 1, time.monotonic()
+            self._beat.set(self._beats)
 
     def _ended(self, key: int) -> AttemptEvent:
         future = self._futures.pop(key)
@@ -186,7 +228,7 @@ class DaskExecutor(Executor):
 
 
 def connect(scheduler: str | None, cluster: dict[str, Any] | None, worker_timeout: float,
-            grace_period: float = 5.0) -> DaskExecutor:
+            grace_period: float = 5.0, lapse: float = LAPSE) -> DaskExecutor:
     """A :class:`DaskExecutor` on the scheduler at ``scheduler``, or on a cluster started
     from ``cluster`` (``{"kind": ..., **keyword arguments}``), once a worker is up.
 
@@ -220,7 +262,7 @@ def connect(scheduler: str | None, cluster: dict[str, Any] | None, worker_timeou
         raise UserError(f"{field}: no Dask worker came up within resource_args.worker_timeout={worker_timeout:g}s "
                         f"({_one_line(exc)}); start workers (`dask worker ADDRESS`) or raise worker_timeout") \
             from None
-    return DaskExecutor(client, started, grace_period)
+    return DaskExecutor(client, started, grace_period, lapse)
 
 
 def _start_cluster(options: dict[str, Any]) -> Any:
