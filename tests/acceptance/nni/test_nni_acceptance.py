@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -112,3 +115,22 @@ def test_curvefitting_assessor_with_merge_parameter(run):
         assert params["epochs"] == 10 and params["seed"] == 1
         if job["status"] == "finished":
             assert len(job["intermediate"]) == 10 and job["result"] == job["intermediate"][-1][1]
+
+
+def test_python_launch_quickstart_runs_its_ten_trials(tmp_path):
+    """NNI's current HPO quickstart: `Experiment('local')` configured and run from main.py."""
+    work = Path(shutil.copytree(HERE / "hpo-quickstart", tmp_path / "hpo-quickstart"))
+    storage = f"sqlite:///{tmp_path / 'tunelab.db'}"
+    done = subprocess.run([sys.executable, "main.py"], cwd=work, capture_output=True, text=True, timeout=240,
+                          env={**os.environ, "TUNELAB_STORAGE": storage})  # as a user runs it: python main.py
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("experiment nni-")]
+    name = line.split()[1].rstrip(":")
+    result = show(name, storage)
+    jobs = result["jobs"]
+    assert [j["status"] for j in jobs] == ["finished"] * 10  # max_trial_number = 10
+    assert result["experiment"]["spec"]["n_parallel"] == 2 and result["experiment"]["spec"]["target"] == "max"
+    for job in jobs:
+        assert set(job["config"]) == {"features", "lr", "momentum"} and 1e-4 <= job["config"]["lr"] <= 0.1
+        assert len(job["intermediate"]) == 5 and job["result"] == job["intermediate"][-1][1]  # 5 epochs
+    assert result["best"]["result"] == max(j["result"] for j in jobs)
