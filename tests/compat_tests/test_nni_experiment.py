@@ -20,12 +20,13 @@ def test_config_fields_become_the_v3_document() -> None:
     config.tuner.class_args["optimize_mode"] = "maximize"
     config.assessor = AlgorithmConfig("Medianstop", {"start_step": 2})
     config.max_trial_number = 3
+    config.training_service.use_active_gpu = False
     assert config.to_v3() == {
         "trialCommand": "python model.py", "trialCodeDirectory": ".", "trialConcurrency": 1,
         "searchSpace": {"x": {"_type": "uniform", "_value": [0, 1]}}, "maxTrialNumber": 3,
         "tuner": {"name": "TPE", "classArgs": {"optimize_mode": "maximize"}},
         "assessor": {"name": "Medianstop", "classArgs": {"start_step": 2}},
-        "trainingService": {"platform": "local"}}
+        "trainingService": {"platform": "local", "useActiveGpu": False}}
 
 
 def test_a_misspelt_field_names_the_valid_ones() -> None:

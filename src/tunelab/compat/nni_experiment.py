@@ -29,7 +29,7 @@ from typing import Any
 
 from tunelab.exceptions import UserError
 
-__all__ = ["AlgorithmConfig", "Experiment", "ExperimentConfig", "TrialResult"]
+__all__ = ["AlgorithmConfig", "Experiment", "ExperimentConfig", "TrainingServiceConfig", "TrialResult"]
 
 _STATUS = {"finished": "DONE", "failed": "ERROR", "stopped": "STOPPED", "interrupted": "STOPPED"}
 """tunelab's experiment statuses as NNI's ``get_status()`` names them."""
@@ -60,6 +60,24 @@ class AlgorithmConfig(_Fields):
         return {"name": self.name, "classArgs": self.class_args} if self.name else None
 
 
+class TrainingServiceConfig(_Fields):
+    """``trainingService``: the ``platform`` and the local options NNI's examples set
+    (``use_active_gpu``, ``gpu_indices``, ``max_trial_number_per_gpu``)."""
+
+    _V3 = {"platform": "platform", "use_active_gpu": "useActiveGpu", "gpu_indices": "gpuIndices",
+           "max_trial_number_per_gpu": "maxTrialNumberPerGpu"}
+    _fields = tuple(_V3)
+
+    def __init__(self, platform: str = "local") -> None:
+        for name in self._V3:
+            setattr(self, name, None)
+        self.platform = platform
+
+    def to_v3(self) -> dict[str, Any]:
+        """``{"platform": ..., "useActiveGpu": ...}`` with the fields that were set."""
+        return {key: getattr(self, name) for name, key in self._V3.items() if getattr(self, name) is not None}
+
+
 class ExperimentConfig(_Fields):
     """NNI's experiment config with its v3 fields in snake_case (``trial_command``,
     ``search_space``, ``max_trial_number``, ``tuner.name``, ...)."""
@@ -78,7 +96,7 @@ class ExperimentConfig(_Fields):
         self.trial_code_directory = "."
         self.trial_concurrency = 1
         self.tuner, self.assessor, self.advisor = AlgorithmConfig(), AlgorithmConfig(), AlgorithmConfig()
-        self.training_service = {"platform": training_service}
+        self.training_service = TrainingServiceConfig(training_service)
         for name, value in fields.items():
             setattr(self, name, value)
 
@@ -90,7 +108,8 @@ class ExperimentConfig(_Fields):
             document = algorithm.to_v3() if isinstance(algorithm, AlgorithmConfig) else algorithm
             if document:
                 data[name] = document
-        data["trainingService"] = dict(self.training_service)
+        service = self.training_service
+        data["trainingService"] = service.to_v3() if isinstance(service, TrainingServiceConfig) else service
         return data
 
 
