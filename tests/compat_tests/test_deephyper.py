@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import types
 import warnings
 from pathlib import Path
 
@@ -326,7 +327,8 @@ def test_results_frame_has_deephypers_columns():
 
 
 def test_all_lists_the_public_names():
-    assert sorted(dh.__all__) == sorted(n for n in vars(dh) if not n.startswith("_") and n[0].isupper())
+    assert sorted(dh.__all__) == sorted(n for n, v in vars(dh).items()
+                                        if not n.startswith("_") and not isinstance(v, types.ModuleType))
 
 
 def test_the_newer_signature_takes_the_evaluator_in_search(tmp_path, monkeypatch):
@@ -421,6 +423,32 @@ def test_default_configuration_is_configspaces():
     problem.add_condition(cs.EqualsCondition(x, kind, "a"))
     assert "x" not in problem.default_configuration
     CBO(problem, run, initial_points=[problem.default_configuration])  # a valid starting point
+
+
+def test_ask_and_tell_uses_the_search_proposer():
+    search = CBO(small_problem(), random_state=4, surrogate_model="DUMMY")
+    for _ in range(6):
+        (config,) = search.ask(1)
+        search.tell([(config, "F_crash" if config["k"] == 4 else -config["x"] ** 2)])
+    best = search._asker().best
+    assert best["value"] == max(-c["config"]["x"] ** 2 for c in search._asker().history if c["value"] is not None)
+    with pytest.raises(UserError, match="x must lie in"):
+        search.tell([({"x": 9.9, "k": 1}, 1.0)])
+
+
+def test_analysis_helpers_read_the_results_table():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    results = pd.DataFrame({"p:x": [1.0, 2.0, 3.0, 4.0], "objective": [0.5, "F_bad", 0.9, 0.2],
+                            "m:timestamp_gather": [1.0, 2.0, 3.0, 4.0]})
+    assert dh.parameters_at_max(results) == ({"x": 3.0}, 0.9)
+    assert dh.parameters_at_max(results, n_last=0.25) == ({"x": 4.0}, 0.2)  # the last quarter of the rows
+    assert dh.parameters_at_topk(results, k=2) == [({"x": 3.0}, 0.9), ({"x": 1.0}, 0.5)]
+    ok, failed = dh.filter_failed_objectives(results)
+    assert ok["objective"].tolist() == [0.5, 0.9, 0.2] and failed["p:x"].tolist() == [2.0]
+    fig, ax = dh.plot_search_trajectory_single_objective_hpo(results, mode="min", x_units="seconds")
+    assert ax.get_xlabel() == "Time (sec.)" and list(ax.lines[0].get_ydata()) == [-0.5, -0.5, -0.9, -0.9]
 
 
 # --- the CLI form ----------------------------------------------------------------------------

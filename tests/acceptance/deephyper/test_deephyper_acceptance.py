@@ -98,3 +98,15 @@ def test_random_search_tests_with_conditions_and_two_objectives(tmp_path):
     ok = results[~inactive]
     expected = ok["p:x_int"] + ok["p:x_float"] + ok["p:x_cat"].map(ord) + ok["p:x_ord"] + ok["p:x_const"]
     assert (numeric(ok["objective"]) - expected).abs().max() < 1e-9
+
+
+def test_black_box_optimization_tutorial_with_ask_and_tell(tmp_path):
+    """The "Black-Box Optimization" tutorial: deephyper.__version__, an ask/tell loop of 100
+    steps, then a 4-thread search, parameters_at_max and the trajectory plot, all at module level."""
+    out = run_experiment(tmp_path, "black_box_optimization.py")
+    asked = [line for line in out.stdout.splitlines() if line.startswith("[i=")]
+    assert len(asked) == 100 and asked[-1].startswith("[i=099] >>> f(x=")
+    optimum = dict(line.split(": ", 1) for line in out.stdout.split("Optimum values")[1].strip().splitlines())
+    assert abs(float(optimum["x"])) < 0.5 and float(optimum["objective"]) > -0.25  # max of -x**2 is 0 at x=0
+    results = pd.read_csv(tmp_path / "results.csv")
+    assert len(results) == 100 and float(optimum["objective"]) == results["objective"].max()

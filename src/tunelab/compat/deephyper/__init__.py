@@ -17,6 +17,14 @@ Example:
             results = CBO(problem, evaluator, random_state=42).search(max_evals=20)
 """
 
+from tunelab.compat.deephyper.analysis import (
+    filter_failed_objectives,
+    parameters_at_max,
+    parameters_at_topk,
+    parameters_from_row,
+    plot_search_trajectory_single_objective_hpo,
+    read_results_from_csv,
+)
 from tunelab.compat.deephyper.callback import TqdmCallback
 from tunelab.compat.deephyper.evaluator import Evaluator, Job
 from tunelab.compat.deephyper.problem import HpProblem
@@ -29,5 +37,10 @@ from tunelab.compat.deephyper.search import (
     Search,
 )
 
+__version__ = "0.13.2"
+"""The DeepHyper release whose API this package follows (scripts print ``deephyper.__version__``)."""
+
 __all__ = ["AMBS", "CBO", "Evaluator", "ExperimentalDesignSearch", "HpProblem", "Job", "RandomSearch",
-           "RegularizedEvolution", "Search", "TqdmCallback"]
+           "RegularizedEvolution", "Search", "TqdmCallback", "filter_failed_objectives", "parameters_at_max",
+           "parameters_at_topk", "parameters_from_row", "plot_search_trajectory_single_objective_hpo",
+           "read_results_from_csv"]

@@ -28,6 +28,7 @@ from tunelab.compat.deephyper.evaluator import Evaluator
 from tunelab.compat.deephyper.objectives import ObjectiveWatch, multi_objective_spec, objective_names
 from tunelab.compat.deephyper.problem import HpProblem
 from tunelab.exceptions import UserError
+from tunelab.optimizer import Optimizer
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -111,6 +112,7 @@ class Search:
             raise UserError(f"solution_selection: {solution_selection!r} is unknown; use 'argmax_obs' or 'argmax_est'")
         self.initial_points: list[dict[str, Any]] = []
         self.proposer_args: dict[str, Any] = {}
+        self._optimizer: Optimizer | None = None
         _warn_ignored(type(self).__name__, ignored, _SEARCH_IGNORED)
 
     def _set_initial_points(self, points: list[dict[str, Any]] | None) -> None:
@@ -147,6 +149,40 @@ class Search:
         if self.seed is not None:
             spec["random_seed"] = self.seed
         return spec
+
+    def ask(self, n_ask: int = 1) -> list[dict[str, Any]]:
+        """DeepHyper's ask-and-tell interface: ``n_ask`` configurations to evaluate yourself,
+        from the search's proposer (tunelab's :class:`~tunelab.optimizer.Optimizer`).
+
+        While a worker imports an unguarded script (see ``SearchDuringImport``), whatever
+        the script asks there is thrown away: random configurations are returned at once
+        instead of running the proposer again in every worker.
+        """
+        if _evaluator.importing_user_code():
+            rng = np.random.default_rng(self.seed)
+            return [self.problem.space.sample(rng) for _ in range(int(n_ask))]
+        return self._asker().ask(int(n_ask))
+
+    def tell(self, results: list[tuple[dict[str, Any], Any]]) -> None:
+        """Report ``(config, objective)`` pairs of asked configurations; an ``"F..."``
+        objective is a failure.
+
+        Raises:
+            UserError: a configuration that was not asked, or already told.
+        """
+        if _evaluator.importing_user_code():
+            return
+        optimizer = self._asker()
+        for config, objective in results:
+            optimizer.tell(config, None if isinstance(objective, str) else objective)
+
+    def _asker(self) -> Optimizer:
+        if self._optimizer is None:
+            self._optimizer = Optimizer(self.problem.parameter_config, proposer=self.proposer, target="max",
+                                        random_seed=self.seed or 0,
+                                        initial_configs=self.problem.starting_point_asdict + self.initial_points,
+                                        **self.proposer_args)
+        return self._optimizer
 
     def _evaluator(self) -> Evaluator:
         if self.evaluator is None:
