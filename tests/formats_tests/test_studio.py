@@ -166,9 +166,22 @@ def test_optimizer_mode_keeps_lists_and_single_values_discrete():
 
 @pytest.mark.parametrize(("metric", "parsed"), [
     (None, (None, "last")), ("val_loss", ("val_loss", "last")), ("val_loss:min", ("val_loss", "min")),
-    ("acc:max", ("acc", "max")), ("validation/epoch_loss:min", ("validation/epoch_loss", "min"))])
+    ("acc:max", ("acc", "max")), ("validation/epoch_loss:min", ("validation/epoch_loss", "min")),
+    ("val_loss:final", ("val_loss", "last"))])  # studio/runner.py --help: val_loss[:final | :min | :max]
 def test_metric_suffixes(metric, parsed):
     assert parse_metric(metric) == parsed
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("5h", 18000), ("48h2m10s", 172930), ("1d 12h", 129600),
+                                              ("1.5m", 90)])
+def test_max_duration_takes_studios_compound_durations(text, seconds):
+    assert studio.parse_max_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["5x", "h", "0", "-3", "5h junk", ""])
+def test_bad_max_duration_is_a_user_error(text):
+    with pytest.raises(UserError, match="^--max-duration"):
+        studio.parse_max_duration(text)
 
 
 def test_bad_metric_suffix():
@@ -497,6 +510,23 @@ def test_optimizer_sweep_without_a_fitness_line_still_fails_its_jobs(effects):
     assert out.returncode == 0, out.stderr  # Studio sweeps go on after a failure
     assert "2 failed" in out.stdout and "no metric was found" not in out.stderr
     assert {j["status"] for j in _jobs(effects, "opt-effects")} == {"failed"}
+
+
+def test_studio_run_options_num_workers_and_max_duration(tmp_path):
+    """`studio run --num-workers 2 --max-duration 2s`: a job over the limit is killed and fails."""
+    work = tmp_path / "project"
+    work.mkdir()
+    (work / "sleepy.py").write_text("import time\nsecs = 0\ntime.sleep(secs)\nprint('fitness: %s' % secs)\n")
+    out = _sweep(work, "--name", "limits", "--num-workers", "2", "--max-duration", "2s", "-hp", "secs=0,30",
+                 "sleepy.py")
+    assert out.returncode == 0, out.stderr
+    jobs = {j["config"]["secs"]: j for j in _jobs(work, "limits")}
+    assert jobs[0]["status"] == "finished" and jobs[0]["value"] == 0
+    assert jobs[30]["status"] == "failed"
+    from tunelab import api
+
+    result = api.load("limits", storage=f"sqlite:///{work.parent / 'db.sqlite'}")
+    assert result.experiment.spec["n_parallel"] == 2 and result.experiment.spec["job_timeout"] == 2
 
 
 def test_sweep_usage_errors_exit_2(project):

@@ -65,7 +65,9 @@ def sweep(
     metric: Annotated[str | None, typer.Option(help="TensorBoard scalar to optimize, name[:min|:max]; default: the script's 'fitness:' line.")] = None,
     target: Annotated[Target | None, typer.Option(help="Default: from the metric suffix (min without one), max for fitness.")] = None,
     n_samples: Annotated[int | None, typer.Option("--n-samples", min=1, help="Jobs to run (grid: at most its size; optimizers: 20).")] = None,
-    n_parallel: Annotated[int, typer.Option("--n-parallel", min=1, help="Jobs at once.")] = 1,
+    n_parallel: Annotated[int, typer.Option("--n-parallel", "--num-workers", min=1, help="Jobs at once.")] = 1,
+    max_duration: Annotated[str | None, typer.Option(
+        "--max-duration", help="Studio.ml's time limit of each job (5h, 48h2m10s); a job over it is killed.")] = None,
     storage: StorageOption = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     name: Annotated[str | None, typer.Option(help="Experiment name (default: sweep-<script>-<time>).")] = None,
@@ -78,7 +80,7 @@ def sweep(
     """
     from tunelab import api
     from tunelab.cli._run import _execute
-    from tunelab.formats.studio import build_spec
+    from tunelab.formats.studio import build_spec, parse_max_duration
 
     workdir = Path.cwd().resolve()
     relative = _script_path(script, workdir)
@@ -87,6 +89,8 @@ def sweep(
         metric=metric, target=target.value if target else None, n_samples=n_samples, n_parallel=n_parallel,
         seed=seed, name=name or f"sweep-{Path(relative).stem}-{time.strftime('%Y%m%d-%H%M%S')}",
         workingdir=str(workdir))
+    if max_duration is not None:
+        spec["job_timeout"] = parse_max_duration(max_duration)
     for note in notes:
         typer.echo(f"note: {note}", err=True)
     store = open_storage(storage)

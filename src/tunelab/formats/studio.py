@@ -252,7 +252,9 @@ def parse_hyperparam(text: str, optimizer: str = GRID, rng: random.Random | None
 
 
 def parse_metric(metric: str | None) -> tuple[str | None, str]:
-    """Split ``--metric name[:min|:max]`` into the scalar tag and ``last``/``min``/``max``.
+    """Split ``--metric name[:final|:min|:max]`` into the scalar tag and ``last``/``min``/``max``.
+
+    ``:final`` (Studio.ml's ``--help`` spelling) and no suffix both mean the last value.
 
     Raises:
         UserError: an unknown suffix.
@@ -262,9 +264,33 @@ def parse_metric(metric: str | None) -> tuple[str | None, str]:
     tag, sep, mode = metric.rpartition(":")
     if not sep:
         return metric, "last"
-    if mode not in ("min", "max") or not tag:
-        raise UserError(f"--metric {metric!r}: the suffix must be :min, :max or nothing; write e.g. val_loss:min")
-    return tag, mode
+    if mode not in ("final", "min", "max") or not tag:
+        raise UserError(f"--metric {metric!r}: the suffix must be :final, :min, :max or nothing; "
+                        "write e.g. val_loss:min")
+    return tag, "last" if mode == "final" else mode
+
+
+_DURATION = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>[dhms])")
+_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_max_duration(text: str) -> float:
+    """Seconds of Studio.ml's ``--max-duration`` (``90``, ``5h``, ``48h2m10s``, ``1d 12h``).
+
+    Raises:
+        UserError: not a number of seconds nor a sequence of number-unit pairs.
+    """
+    raw = text.strip().lower()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        pairs = list(_DURATION.finditer(raw))
+        if not pairs or _DURATION.sub("", raw).strip():
+            raise UserError(f"--max-duration {text!r}: expected seconds or a duration like 5h or 48h2m10s") from None
+        seconds = sum(float(m["number"]) * _SECONDS[m["unit"]] for m in pairs)
+    if not seconds > 0 or not math.isfinite(seconds):
+        raise UserError(f"--max-duration {text!r}: the duration must be positive, like 30m")
+    return seconds
 
 
 def fitness_optional(optimizer: str, metric: str | None) -> bool:
@@ -537,6 +563,7 @@ __all__ = [
     "fitness_optional",
     "group_arrays",
     "parse_hyperparam",
+    "parse_max_duration",
     "parse_metric",
     "read_event_file",
     "read_scalars",
