@@ -99,6 +99,14 @@ def test_scheduler_address_from_the_cli_and_its_faults(workdir, storage_url, scr
     assert all(" worker tcp://127.0.0.1:" in j["attempts"][0]["host"] for j in jobs)
 
 
+def test_cloud_routes_of_other_tools_point_to_the_cluster_docs(workdir, storage_url, script):
+    script("print('fitness: 1')")
+    out = tunelab("sweep", "--cloud", "gcloud", "-hp", "lr=0.1,0.2", "--storage", storage_url, "train.py")
+    _one_line_exit_2(out, "--cloud: 'gcloud' is not run directly", "dask-cloudprovider", "docs/cluster.md")
+    exp = write_experiment(workdir, name="aup", script="train.py", parameter_config=SPACE, resource="aws")
+    _one_line_exit_2(tunelab("run", str(exp), "--storage", storage_url), "resource: 'aws'", "docs/cluster.md")
+
+
 @pytest.mark.parametrize(("resource_args", "words"), [
     ({}, "needs one of resource_args.scheduler"),
     ({"scheduler": "tcp://x:1", "cluster": {"kind": "local"}}, "not both"),
@@ -232,3 +240,19 @@ def test_workers_of_an_outside_scheduler_stop_the_trials_of_a_coordinator_killed
     assert [j["status"] for j in jobs] == ["finished"] * 2
     assert all([a["status"] for a in j["attempts"]] == ["cancelled", "finished"] for j in jobs)
     assert not (workdir / "overlap.log").exists(), (workdir / "overlap.log").read_text()
+
+
+def test_a_slurm_cluster_submits_the_job_script_its_keywords_say(tmp_path):
+    """No SLURM here: the script dask-jobqueue would hand to sbatch is checked instead."""
+    from tunelab.executors.dask import jobqueue_cluster
+
+    cluster = jobqueue_cluster("slurm", {"cores": 2, "memory": "4GB", "queue": "gpu", "walltime": "01:00:00",
+                                         "job_extra_directives": ["--gres=gpu:1"], "log_directory": str(tmp_path)})
+    try:
+        script = cluster.job_script()
+        assert cluster.scheduler.allowed_failures == 0, "Dask must not re-run a task whose worker died"
+    finally:
+        cluster.close()
+    for line in ("#SBATCH -p gpu", "#SBATCH --cpus-per-task=2", "#SBATCH -t 01:00:00", "#SBATCH --gres=gpu:1"):
+        assert line in script
+    assert f"{sys.executable} -m distributed.cli.dask_worker tcp://" in script

@@ -114,7 +114,7 @@ def test_batch_tuner_runs_the_listed_configs() -> None:
 
 
 def test_remote_platform_and_unknown_keys_fail_in_one_line() -> None:
-    with pytest.raises(UserError, match=r"^trainingService.platform: 'remote' is not supported yet"):
+    with pytest.raises(UserError, match=r"^trainingService.platform: 'remote' is not run directly; run on your SSH hosts through Dask"):
         translate({**BASE, "trainingService": {"platform": "remote"}}, Path("c.yml"))
     with pytest.raises(UserError, match=r"^trainingServicePlatform|^trainingService.platform: 'pai'"):
         translate({**BASE, "trainingServicePlatform": "pai"}, Path("c.yml"))

@@ -72,6 +72,8 @@ def sweep(
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     name: Annotated[str | None, typer.Option(help="Experiment name (default: sweep-<script>-<time>).")] = None,
     live: Annotated[bool | None, typer.Option("--live/--plain", help="Live display or plain lines.")] = None,
+    cloud: Annotated[str | None, typer.Option(help="Studio.ml's cloud workers: not built in, see docs/cluster.md.")
+                     ] = None,
 ) -> None:
     """Run a Studio.ml-style sweep; tunelab options go before the script.
 
@@ -82,6 +84,10 @@ def sweep(
     from tunelab.cli._run import _execute
     from tunelab.formats.studio import build_spec, parse_max_duration
 
+    if cloud:
+        from tunelab.executors.kinds import remote_route
+
+        raise UserError(f"--cloud: {cloud!r} is not run directly; {remote_route('aws')}")
     workdir = Path.cwd().resolve()
     relative = _script_path(script, workdir)
     spec, notes = build_spec(

@@ -277,23 +277,25 @@ def _start_cluster(options: dict[str, Any]) -> Any:
             from distributed import SSHCluster
 
             return SSHCluster(**options)
-        return jobqueue_cluster(kind, options)
+        jobs = int(options.pop("jobs", 1))
+        cluster = jobqueue_cluster(kind, options)
+    cluster.scale(jobs=jobs)
+    return cluster
 
 
 def jobqueue_cluster(kind: str, options: dict[str, Any]) -> Any:
-    """A dask-jobqueue cluster of ``kind``, scaled to ``options["jobs"]`` batch jobs (default 1);
-    every other option goes to its constructor (``cores``, ``memory``, ``queue``, ...)."""
+    """A dask-jobqueue cluster of ``kind``, not yet scaled; ``options`` go to its constructor
+    (``cores``, ``memory``, ``queue``, ``walltime``, ``job_extra_directives``, ...).
+
+    ``resource_args.cluster.jobs`` (default 1) says how many batch jobs to submit.
+    """
     try:
         import dask_jobqueue
     except ImportError:
         raise UserError(f"resource_args.cluster.kind: {kind!r} needs dask-jobqueue; "
                         f"run `pip install \"tunelab[dask]\"`") from None
-    jobs = int(options.pop("jobs", 1))
-    cls = getattr(dask_jobqueue, f"{kind.upper()}Cluster")
     with dask.config.set(NO_AUTO_RETRY):
-        cluster = cls(**options)
-    cluster.scale(jobs=jobs)
-    return cluster
+        return getattr(dask_jobqueue, f"{kind.upper()}Cluster")(**options)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from tunelab.exceptions import UserError
+from tunelab.executors.kinds import remote_route
 
 _SAMPLING = {"random", "gp", "tpe", "anneal"}
 _REMOTE = {"node", "aws", "ssh"}
@@ -90,8 +91,7 @@ def is_auptimizer_only(data: dict[str, Any]) -> bool:
 def _check_resource(data: dict[str, Any]) -> None:
     resource = data.get("resource")
     if resource in _REMOTE:
-        raise UserError(f"resource: {resource!r} is not supported yet; tunelab runs jobs on 'cpu', 'gpu' or "
-                        f"'passive' now (SSH and Dask executors are coming): set \"resource\": \"cpu\"")
+        raise UserError(f"resource: {resource!r} is not run directly; {remote_route(resource)}")
 
 
 def _proposer(data: dict[str, Any], spec: dict[str, Any]) -> None:

@@ -32,6 +32,7 @@ from typing import Any
 
 from tunelab.compat.nni import ENV_LAYOUT, ENV_PBT
 from tunelab.exceptions import UserError
+from tunelab.executors.kinds import remote_route
 from tunelab.formats.nni_space import NniSpace, translate_search_space
 
 _V3_KEYS = {"experimentName", "searchSpaceFile", "searchSpace", "trialCommand", "trialCodeDirectory",
@@ -117,8 +118,8 @@ def _platform(data: dict[str, Any]) -> dict[str, Any]:
     for item in services:
         platform = item.get("platform") if isinstance(item, dict) else item
         if platform != "local":
-            raise UserError(f"trainingService.platform: {platform!r} is not supported yet; tunelab runs NNI "
-                            f"experiments on 'local' now (SSH and Dask executors are coming)")
+            route = remote_route("node" if platform == "remote" else "aws")
+            raise UserError(f"trainingService.platform: {platform!r} is not run directly; {route}")
     local = services[0] if isinstance(services[0], dict) else {}
     return {**(data.get("localConfig") or {}), **local}
 
