@@ -568,6 +568,52 @@ def test_a_module_that_searches_when_imported_fails_its_jobs_with_the_fix(tmp_pa
         load("searching_module:run")
 
 
+PROFILED = """
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from tunelab.compat.deephyper import CBO, Evaluator, HpProblem, figure_size, plot_worker_utilization, profile
+
+problem = HpProblem()
+problem.add_hyperparameter((-1.0, 1.0), "x")
+
+
+@profile
+def run(config):
+    return -config["x"] ** 2
+
+
+evaluator = Evaluator.create(run, method="thread", method_kwargs={"num_workers": 2})
+results = CBO(problem, random_state=3).search(evaluator, timeout=60, max_evals=4)
+fig, ax = plt.subplots(figsize=figure_size(width=600))
+plot_worker_utilization(results.dropna(), num_workers=2, profile_type="start/end", ax=ax)
+fig.savefig("utilization.png")
+"""
+
+
+def test_profiled_run_adds_start_and_end_times(tmp_path):
+    (tmp_path / "profiled.py").write_text(PROFILED)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUNELAB_")}
+    env["TUNELAB_STORAGE"] = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    out = subprocess.run([sys.executable, "profiled.py"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=240, env=env)
+    assert out.returncode == 0, out.stderr
+    frame = pd.read_csv(tmp_path / "results.csv")
+    assert len(frame) == 4 and np.allclose(frame["objective"], -frame["p:x"] ** 2)
+    assert (frame["m:timestamp_end"] >= frame["m:timestamp_start"]).all()
+    assert (tmp_path / "utilization.png").stat().st_size > 0
+
+
+def test_worker_utilization_counts_running_jobs():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    results = pd.DataFrame({"m:timestamp_submit": [0.0, 1.0, 2.0], "m:timestamp_gather": [3.0, 2.0, 4.0]})
+    _fig, ax = dh.plot_worker_utilization(results, num_workers=2)
+    assert list(ax.lines[0].get_ydata()) == [0.5, 1.0, 0.5, 1.0, 0.5, 0.0]
+    assert dh.figure_size(72.27, fraction=0.5) == (0.5, 0.5 * (5**0.5 - 1) / 2)
+
+
 def test_old_results_csv_is_kept_under_a_new_name(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "results.csv").write_text("old\n")

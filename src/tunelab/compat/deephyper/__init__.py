@@ -18,16 +18,19 @@ Example:
 """
 
 from tunelab.compat.deephyper.analysis import (
+    figure_size,
     filter_failed_objectives,
     parameters_at_max,
     parameters_at_topk,
     parameters_from_row,
     plot_search_trajectory_single_objective_hpo,
+    plot_worker_utilization,
     read_results_from_csv,
 )
 from tunelab.compat.deephyper.callback import TqdmCallback
 from tunelab.compat.deephyper.evaluator import Evaluator, Job
 from tunelab.compat.deephyper.problem import HpProblem
+from tunelab.compat.deephyper.profiling import profile
 from tunelab.compat.deephyper.search import (
     AMBS,
     CBO,
@@ -41,6 +44,6 @@ __version__ = "0.13.2"
 """The DeepHyper release whose API this package follows (scripts print ``deephyper.__version__``)."""
 
 __all__ = ["AMBS", "CBO", "Evaluator", "ExperimentalDesignSearch", "HpProblem", "Job", "RandomSearch",
-           "RegularizedEvolution", "Search", "TqdmCallback", "filter_failed_objectives", "parameters_at_max",
-           "parameters_at_topk", "parameters_from_row", "plot_search_trajectory_single_objective_hpo",
-           "read_results_from_csv"]
+           "RegularizedEvolution", "Search", "TqdmCallback", "figure_size", "filter_failed_objectives",
+           "parameters_at_max", "parameters_at_topk", "parameters_from_row", "plot_search_trajectory_single_objective_hpo",
+           "plot_worker_utilization", "profile", "read_results_from_csv"]

@@ -97,5 +97,47 @@ def plot_search_trajectory_single_objective_hpo(results: pd.DataFrame, show_fail
     return fig, ax
 
 
-__all__ = ["filter_failed_objectives", "parameters_at_max", "parameters_at_topk", "parameters_from_row",
-           "plot_search_trajectory_single_objective_hpo", "read_results_from_csv"]
+def figure_size(width: float, fraction: float = 1.0) -> tuple[float, float]:
+    """Figure size in inches for a LaTeX ``width`` in points (times ``fraction``), golden-ratio high.
+
+    Example:
+        >>> figure_size(72.27)
+        (1.0, 0.6180339887498949)
+    """
+    width_in = width * fraction / 72.27
+    return width_in, width_in * (5**0.5 - 1) / 2
+
+
+def plot_worker_utilization(results: pd.DataFrame, num_workers: int | None = None,
+                            profile_type: str = "submit/gather", ax: Any = None) -> tuple[Any, Any]:
+    """The share of ``num_workers`` busy over time, from the ``m:timestamp_submit`` /
+    ``m:timestamp_gather`` columns, or ``m:timestamp_start`` / ``m:timestamp_end`` of
+    ``@profile`` with ``profile_type="start/end"``.
+
+    Returns:
+        the matplotlib figure and axes.
+    """
+    import matplotlib.pyplot as plt
+
+    first, last = profile_type.split("/")
+    starts = results[f"m:timestamp_{first}"].to_numpy(dtype=float)
+    ends = results[f"m:timestamp_{last}"].to_numpy(dtype=float)
+    keep = np.isfinite(starts) & np.isfinite(ends)
+    times = np.concatenate([starts[keep], ends[keep]])
+    steps = np.concatenate([np.ones(keep.sum()), -np.ones(keep.sum())])
+    order = np.lexsort((steps, times))  # at equal times, ends before starts
+    running = np.cumsum(steps[order])
+    workers = num_workers or max(int(running.max(initial=1)), 1)
+    if ax is None:
+        fig, ax = plt.subplots()
+    else:
+        fig = ax.get_figure()
+    ax.step(times[order], running / workers, where="post")
+    ax.set_xlabel("Time (sec.)")
+    ax.set_ylabel("Worker Utilization")
+    ax.grid(True)
+    return fig, ax
+
+
+__all__ = ["figure_size", "filter_failed_objectives", "parameters_at_max", "parameters_at_topk", "parameters_from_row",
+           "plot_search_trajectory_single_objective_hpo", "plot_worker_utilization", "read_results_from_csv"]
