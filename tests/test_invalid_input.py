@@ -108,6 +108,7 @@ def test_missing_file_unknown_experiment_and_bad_storage(workdir, storage_url, r
 
 
 def test_same_name_twice_is_refused_and_keeps_the_first(workdir, storage_url, recorded):
+    write(workdir / "elsewhere.py", "print('#Auptimizer:0.1')\n")
     exp = write_experiment(workdir, name="kept", **{**GOOD, "script": "elsewhere.py"})
     out = tunelab("run", str(exp), "--storage", storage_url)
     assert out.returncode == 2

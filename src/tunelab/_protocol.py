@@ -102,7 +102,10 @@ def _number(value: object, what: str) -> float:
             value = float(str(value).strip())
         except ValueError:
             raise ProtocolError(f"{what} must be a number, got {value!r}") from None
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise ProtocolError(f"{what} must fit in a float, got an integer of {value.bit_length()} bits") from None
 
 
 def parse_record(record: dict) -> Report:
@@ -145,9 +148,10 @@ def parse_line(line: str, labels: list[str] | None = None) -> Report | None:
     text = line.strip()
     if text.startswith("{"):
         try:
-            return parse_record(json.loads(text))
-        except json.JSONDecodeError as exc:
+            record = json.loads(text)
+        except ValueError as exc:  # JSONDecodeError, or an integer too long to read
             raise ProtocolError(f"report is not valid JSON: {text[:80]!r}") from exc
+        return parse_record(record)
     if text.startswith(PREFIX):
         return parse_line(text[len(PREFIX):], labels)
     if text.startswith(AUPTIMIZER_PREFIX):

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tunelab import proposers
+from tunelab import checks, proposers
 from tunelab.engine import Engine, Outcome
 from tunelab.exceptions import UserError
 from tunelab.executors import Executor, FunctionExecutor, PassiveExecutor, ScriptExecutor, function_ref
@@ -132,7 +132,7 @@ def create(spec: ExperimentSpec | dict[str, Any], storage: Storage,
         data.update(function=function_ref(objective), script=None, command=None)
     spec = parse_spec(data)
     seed = spec.random_seed if spec.random_seed is not None else random.SystemRandom().randrange(2**31)
-    check(spec, seed)
+    checks.before_recording(spec, check(spec, seed), storage)
     storage.create_experiment(spec.name, spec.model_dump(), seed)
     return spec
 

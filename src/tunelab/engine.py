@@ -129,7 +129,7 @@ class Engine:
         args = self.spec.resource_args
         if self.spec.resource != "gpu":
             return [{"slot": i} for i in range(self.spec.n_parallel)]
-        gpus = args.gpus or _visible_gpus()
+        gpus = args.gpus or visible_gpus()
         if not gpus:
             raise UserError("resource_args.gpus: empty and no GPU found; list GPU ids like [0, 1] "
                             "or use resource \"cpu\"")
@@ -626,6 +626,7 @@ def _budget_value(budget: float) -> float | int:
     return int(budget) if float(budget).is_integer() else budget
 
 
-def _visible_gpus() -> list[int]:
+def visible_gpus() -> list[int]:
+    """GPU ids this process may hand out: ``$CUDA_VISIBLE_DEVICES``."""
     raw = os.environ.get("CUDA_VISIBLE_DEVICES", "")
     return [int(x) for x in raw.split(",") if x.strip().isdigit()]

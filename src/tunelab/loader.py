@@ -39,7 +39,11 @@ def read_document(path: Path) -> dict[str, Any]:
     """
     if not path.is_file():
         raise UserError(f"experiment file: {str(path)!r} does not exist; check the path")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"experiment file: {path.name} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+                        f"offset {exc.start}); save it as UTF-8") from None
     suffix = path.suffix.lower()
     try:
         if suffix == ".json":

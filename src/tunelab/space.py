@@ -112,6 +112,9 @@ class _Numeric(Param):
                 raise ValueError(f"`{label}` must be a finite number, but got {bound!r}")
         if not low < high:
             raise ValueError(f"`low < high` must hold, but got (low={low}, high={high})")
+        if not math.isfinite(high - low):
+            raise ValueError(f"the range [{low}, {high}] is too wide to compute with (high - low overflows); "
+                             f"narrow it, or use a log scale on a positive range")
         if log and low <= 0:
             raise ValueError(f"a log-scale parameter needs `low > 0`, but got low={low}")
         if step is not None:
@@ -119,6 +122,9 @@ class _Numeric(Param):
                 raise ValueError(f"`step` must be a positive number, but got {step!r}")
             if log:
                 raise ValueError("`step` and `log` cannot be combined; choose one")
+            if step > high - low:
+                raise ValueError(f"`step` {step} is larger than the range [{low}, {high}]; use a step of at "
+                                 f"most {high - low}")
         self.low, self.high, self.log, self.step = low, high, bool(log), step
 
     def _fields(self) -> dict[str, Any]:

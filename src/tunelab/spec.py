@@ -10,34 +10,79 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import unicodedata
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from tunelab._protocol import RESERVED
 from tunelab.exceptions import SpecError
 from tunelab.space import Choice, Constant, Float, Int, Ordinal, Param, Space
 
 _STRICT = ConfigDict(extra="forbid", populate_by_name=True)
+
+NAME_LIMIT = 200
+"""Most characters in an experiment's name (every database stores it; it names folders)."""
+SEED_LIMIT = 2**31 - 1
+"""Largest ``random_seed``: what every database's integer column holds."""
+PARALLEL_LIMIT = 10_000
+"""Most jobs run at once (``n_parallel``)."""
+
+
+def check_name(value: str) -> str:
+    """An experiment name as given, if every database can store it and it can name folders.
+
+    Raises:
+        ValueError: empty, longer than :data:`NAME_LIMIT`, or holding a control character.
+    """
+    if not value:
+        raise ValueError("expected a name, got ''")
+    if len(value) > NAME_LIMIT:
+        raise ValueError(f"got a name of {len(value):,} characters; use at most {NAME_LIMIT}")
+    control = next((c for c in value if unicodedata.category(c).startswith("C")), None)
+    if control is not None:
+        raise ValueError(f"contains the control character {control!r}, got {value!r}; use printable characters")
+    return value
+
+
+def _not_bool(value: Any) -> Any:
+    """JSON's ``true`` is not the number 1 here: a count given as a boolean is a mistake."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_not_bool)]
+"""An integer field that refuses booleans."""
 
 
 class JobFailure(BaseModel):
     """What to do when a job fails (Auptimizer's ``job_failure``)."""
 
     model_config = _STRICT
-    job_retries: int = Field(0, ge=0)
-    ignore_fail: bool = False
+    job_retries: Whole = Field(0, ge=0)
+    ignore_fail: StrictBool = False
 
 
 class ResourceArgs(BaseModel):
     """Per-resource options (Auptimizer's ``resource_args``)."""
 
     model_config = _STRICT
-    save_model: bool = False
+    save_model: StrictBool = False
     multi_res_labels: list[str] = Field(default_factory=list)
-    track_intermediate_results: bool = False
+    track_intermediate_results: StrictBool = False
     gpus: list[int] = Field(default_factory=list, description="GPU ids handed out to jobs; ids may repeat")
-    gpus_per_job: int = Field(1, ge=1)
+    gpus_per_job: Whole = Field(1, ge=1)
     early_stop: dict[str, Any] | None = None
     scheduler: str | None = Field(None, description="resource dask: address of a running Dask scheduler")
     cluster: dict[str, Any] | None = Field(
@@ -93,12 +138,12 @@ class ExperimentSpec(BaseModel):
     function: str | None = Field(None, description="objective as module:qualname (Python API)")
     proposer: str = "auto"
     proposer_args: dict[str, Any] = Field(default_factory=dict)
-    n_samples: int | None = Field(None, ge=1)
-    random_seed: int | None = None
+    n_samples: Whole | None = Field(None, ge=1)
+    random_seed: Whole | None = Field(None, ge=0, le=SEED_LIMIT)
     parameter_config: list[dict[str, Any]]
     target: Literal["min", "max"] = "min"
     objectives: list[Objective] | None = Field(None, description="several objectives; `target` is then unused")
-    n_parallel: int = Field(1, ge=1)
+    n_parallel: Whole = Field(1, ge=1, le=PARALLEL_LIMIT)
     resource: Literal["cpu", "gpu", "passive", "dask"] = "cpu"
     workingdir: str = "."
     job_failure: JobFailure = Field(default_factory=JobFailure)
@@ -110,6 +155,11 @@ class ExperimentSpec(BaseModel):
     history_from: list[str] = Field(default_factory=list, description="experiments whose results seed the search")
     require_result: bool = Field(True, description="False: a job that exits cleanly without reporting a value "
                                                    "finishes with no result instead of failing")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_name(value)
 
     @field_validator("job_timeout", "max_duration", mode="before")
     @classmethod
@@ -203,6 +253,9 @@ def _entry_problem(entry: dict[str, Any], where: str) -> tuple[Param | None, lis
     name = entry.get("name")
     if not isinstance(name, str) or not name:
         problems.append(f"{where}.name: expected a non-empty string, got {name!r}")
+    elif name.startswith(RESERVED):
+        problems.append(f"{where}.name: {name!r} starts with {RESERVED!r}, which tunelab keeps for its own "
+                        f"config keys; rename the parameter")
     raw_type = entry.get("type", "float")
     kind = _TYPE_ALIASES.get(str(raw_type).lower()) if isinstance(raw_type, str) else None
     if kind is None:
@@ -244,7 +297,8 @@ def _build_param(entry: dict[str, Any], kind: str, name: str) -> Param:
             return Constant(name, values[0], when=when)
         if values is not None and not isinstance(values, list):
             return Constant(name, values, when=when)
-        raise _FieldError("range", f"a constant needs `value` or a one-element `range`, got {values!r}")
+        raise _FieldError("value", "a constant needs `value` (or a one-element `range`), got none; "
+                                   "add \"value\": <the value>")
     values = entry.get("range")
     if entry.get("prior", "uniform") != "uniform":
         return _prior_param(entry, kind, name, when)
@@ -277,7 +331,16 @@ def _build_param(entry: dict[str, Any], kind: str, name: str) -> Param:
             return Int(name, values[0], values[1], log=log, step=step, when=when)
         return Float(name, values[0], values[1], log=log, step=step, q=entry.get("round_to"), when=when)
     except ValueError as exc:
-        raise _FieldError("step" if step is not None else "range", str(exc)) from None
+        raise _FieldError(_culprit(str(exc), entry), str(exc)) from None
+
+
+def _culprit(message: str, entry: dict[str, Any]) -> str:
+    """Which key of a parameter entry a space error is about."""
+    if "`q`" in message:
+        return "round_to" if "round_to" in entry else "q"
+    if "`step`" in message:
+        return "step" if "step" in entry else "q"
+    return "range"
 
 
 def _prior_param(entry: dict[str, Any], kind: str, name: str, when: dict | None) -> Param:
@@ -344,6 +407,10 @@ def _pydantic_problems(error: ValidationError, data: dict[str, Any]) -> list[str
     return problems
 
 
+_OWN_CHECKS = ("parameter_config", "initial_configs")
+"""Fields whose problems :func:`build_space` and the space report better than pydantic."""
+
+
 def parse_spec(data: dict[str, Any], *, default_name: str = "experiment") -> ExperimentSpec:
     """Check a plain dict and return the spec.
 
@@ -368,12 +435,19 @@ def parse_spec(data: dict[str, Any], *, default_name: str = "experiment") -> Exp
     except Exception as exc:  # unknown proposer: reported once, below
         problems.append(str(exc))
         accepted = set()
-    args = dict(data.get("proposer_args") or {})
+    given_args = data.get("proposer_args") or {}
+    if not isinstance(given_args, dict):
+        problems.append(f"proposer_args: expected an object of options like {{\"points\": 5}}, got {given_args!r}")
+        given_args = {}
+    args = dict(given_args)
     for key in list(data):
         if (key in accepted or key == BUDGET_NAME_KEY) and key not in ExperimentSpec.model_fields:
             args[key] = data.pop(key)
-    if args:
-        data["proposer_args"] = args
+    data["proposer_args"] = args
+    budget_name = args.get(BUDGET_NAME_KEY, "n_iterations")
+    if not isinstance(budget_name, str) or not budget_name.isidentifier():
+        problems.append(f"budget_name: expected the name of the config key that carries the budget, like "
+                        f"\"n_iterations\", got {budget_name!r}")
     unknown = sorted(set(args) - accepted - {BUDGET_NAME_KEY}) if accepted or not problems else []
     for key in unknown:
         valid = ", ".join(sorted(accepted)) or "none"
@@ -383,7 +457,11 @@ def parse_spec(data: dict[str, Any], *, default_name: str = "experiment") -> Exp
     try:
         spec = ExperimentSpec.model_validate(data)
     except ValidationError as exc:
-        problems += _pydantic_problems(exc, data)
+        problems += [p for p in _pydantic_problems(exc, data) if not p.startswith(_OWN_CHECKS)]
+    if not isinstance(data.get("initial_configs", []), list):
+        problems.append(f"initial_configs: expected a list of configs like [{{\"x\": 0.5}}], "
+                        f"got {data['initial_configs']!r}")
+        data["initial_configs"] = []
     if "parameter_config" in data:
         try:
             space = build_space(data["parameter_config"])
@@ -397,7 +475,8 @@ def parse_spec(data: dict[str, Any], *, default_name: str = "experiment") -> Exp
     if spec is not None and spec.objectives and spec.resource_args.save_model:
         problems.append("resource_args.save_model: true saves the one best job, but with `objectives` the result "
                         "is a Pareto front; set it false")
-    if not any(data.get(k) for k in ("script", "command", "function")) and data.get("resource") != "passive":
+    if not any(data.get(k) for k in ("script", "command", "function")) and data.get("resource") != "passive" \
+            and not any(p.startswith(("script", "command")) for p in problems):
         problems.append("script: missing; set `script` (a path) or `command` (an argv list)")
     if problems:
         raise SpecError(list(dict.fromkeys(problems)))

@@ -101,10 +101,14 @@ def _emit(record: protocol.Report) -> None:
 
 
 def _float(value: Any, what: str) -> float:
+    if isinstance(value, bool):
+        raise TypeError(f"{what} must be a number, got {value!r}")
     try:
         return float(value)
     except (TypeError, ValueError):
         raise TypeError(f"{what} must be a number, got {value!r}") from None
+    except OverflowError:
+        raise TypeError(f"{what} must fit in a float, got an integer of {value.bit_length()} bits") from None
 
 
 def report(value: float | dict[str, float] | None = None, **extra: float) -> None:

@@ -81,11 +81,12 @@ def is_auptimizer_only(data: dict[str, Any]) -> bool:
     name = data.get("name")
     if isinstance(name, str) and _clean_name(name) != name:
         return True
-    if data.get("proposer") in _AUP_ONLY_PROPOSERS or data.get("resource") in _REMOTE:
+    if str(data.get("proposer")) in _AUP_ONLY_PROPOSERS or str(data.get("resource")) in _REMOTE:
         return True
     if any(key in data for key in _AUP_ONLY_KEYS) or "prescript" in (data.get("runtime_args") or {}):
         return True
-    return any(isinstance(p, dict) and "size" in p for p in data.get("parameter_config") or [])
+    params = data.get("parameter_config")
+    return isinstance(params, list) and any(isinstance(p, dict) and "size" in p for p in params)
 
 
 def _check_resource(data: dict[str, Any]) -> None:

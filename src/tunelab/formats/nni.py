@@ -127,11 +127,42 @@ def _platform(data: dict[str, Any]) -> dict[str, Any]:
 def _gpu_ids(raw: Any) -> list[int]:
     if raw is None:
         return []
-    if isinstance(raw, int):
-        return [raw]
-    if isinstance(raw, str):
-        return [int(part) for part in raw.split(",") if part.strip()]
-    return [int(part) for part in raw]
+    parts = raw.split(",") if isinstance(raw, str) else raw if isinstance(raw, list) else [raw]
+    ids = [int(p) if isinstance(p, int) and not isinstance(p, bool) else
+           int(p.strip()) if isinstance(p, str) and p.strip().isdigit() else None for p in parts]
+    if None in ids or any(i < 0 for i in ids if i is not None):
+        raise UserError(f"trainingService.gpuIndices: expected GPU ids like [0, 1] or \"0,1\", got {raw!r}")
+    return [i for i in ids if i is not None]
+
+
+def _whole(key: str, value: Any, least: int) -> int:
+    """An NNI count (``trialConcurrency``, ``maxTrialNumber``, ...): a whole number >= ``least``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise UserError(f"{key}: expected a whole number of at least {least}, got {value!r}")
+    return value
+
+
+def _duration(key: str, value: Any) -> float:
+    from tunelab.spec import parse_duration
+
+    try:
+        seconds = parse_duration(value)
+    except ValueError:
+        seconds = None
+    if seconds is None or seconds <= 0:
+        raise UserError(f"{key}: expected a duration like '30m', '2h' or '1d', got {value!r}")
+    return seconds
+
+
+def _section(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise UserError(f"{key}: expected a mapping like `{key}: {{name: ..., classArgs: {{...}}}}`, got {value!r}")
+    args = value.get("classArgs")
+    if args is not None and not isinstance(args, dict):
+        raise UserError(f"{key}.classArgs: expected a mapping of arguments like {{optimize_mode: maximize}}, "
+                        f"got {args!r}")
+    return value
 
 
 def _read_space(data: dict[str, Any], base: Path) -> Any:
@@ -150,9 +181,9 @@ def _read_space(data: dict[str, Any], base: Path) -> Any:
 
 def _tuner(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     section = "tuner" if "tuner" in data else "advisor"
-    tuner = data.get(section)
-    if not isinstance(tuner, dict):
+    if section not in data:
         raise UserError("tuner: missing; add `tuner: {name: TPE, classArgs: {optimize_mode: maximize}}`")
+    tuner = _section(data, section)
     name = tuner.get("name") or tuner.get("builtinTunerName") or tuner.get("builtinAdvisorName")
     if not name:
         raise UserError(f"{section}: custom tuners cannot run on tunelab; set `name` to a built-in tuner "
@@ -213,9 +244,9 @@ def _pbt_args(args: dict[str, Any], spec: dict[str, Any]) -> None:
 
 
 def _assessor(data: dict[str, Any], resource_args: dict[str, Any]) -> None:
-    assessor = data.get("assessor")
-    if assessor is None:
+    if data.get("assessor") is None:
         return
+    assessor = _section(data, "assessor")
     name = assessor.get("name") or assessor.get("builtinAssessorName")
     if str(name).lower() not in ASSESSORS:
         raise UserError(f"assessor.name: {name!r} has no tunelab stopper; use Medianstop or Curvefitting")
@@ -268,7 +299,10 @@ def translate(data: dict[str, Any], path: Path) -> dict[str, Any]:
     command = _get(data, "trialCommand", "trial.command")
     if not command:
         raise UserError("trialCommand: missing; give the trial's command, e.g. `trialCommand: python3 train.py`")
-    argv = shlex.split(str(command))
+    try:
+        argv = shlex.split(str(command))
+    except ValueError as exc:
+        raise UserError(f"trialCommand: cannot split {command!r} into arguments ({exc}); close the quote") from None
     code_dir = str(_get(data, "trialCodeDirectory", "trial.codeDir", "."))
     spec: dict[str, Any] = {"name": data.get("experimentName") or base.name, "workingdir": code_dir}
     if data.get("useAnnotation"):
@@ -303,11 +337,12 @@ def _limits(data: dict[str, Any], spec: dict[str, Any]) -> None:
                            ("job_timeout", "maxTrialDuration", None)):
         value = _get(data, v3, v1)
         if value is not None:
-            spec[native] = value
+            key = v3 if v3 in data else v1 or v3
+            spec[native] = _duration(key, value) if "Duration" in v3 else _whole(key, value, 1)
 
 
 def _resources(data: dict[str, Any], local: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
-    gpus = _get(data, "trialGpuNumber", "trial.gpuNum", 0) or 0
+    gpus = _whole("trialGpuNumber", _get(data, "trialGpuNumber", "trial.gpuNum", 0) or 0, 0)
     resource_args: dict[str, Any] = {}
     if gpus:
         spec["resource"] = "gpu"

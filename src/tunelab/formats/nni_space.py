@@ -153,6 +153,11 @@ class _Translator:
             raise UserError(f"{where}._value: a choice needs a non-empty list of options, got {values!r}")
         nested = [isinstance(v, dict) and "_name" in v for v in values]
         cascading = [isinstance(v, list) for v in values]
+        for i, option in enumerate(values):
+            if not nested[i] and isinstance(option, dict) and any(
+                    isinstance(child, dict) and "_type" in child for child in option.values()):
+                raise UserError(f"{where}._value[{i}]: a nested option needs `_name`, like "
+                                f"{{\"_name\": \"option{i}\", ...}}; add it")
         if any(nested):
             if not all(nested):
                 raise UserError(f"{where}._value: a nested choice needs every option as {{\"_name\": ...}}, "

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from tunelab.proposers._base import JobView, Proposal, Proposer
 from tunelab.proposers._registry import register
 from tunelab.space import Config, Space
+
+_MEASURED = 1_000_000
+"""Most grid points one parameter may have (its values are listed in memory)."""
 
 
 class _ListProposer(Proposer):
@@ -88,7 +92,17 @@ class GridProposer(_ListProposer):
                 raise ValueError(f"counts[{name!r}] must name a parameter and be >= 1, got {count!r}")
         wanted = {p.name: int(points) for p in space}
         wanted.update({k: int(v) for k, v in (counts or {}).items()})
+        for name, count in wanted.items():
+            if count > _MEASURED:
+                raise ValueError(f"{name!r} would have {count:,} grid points, more than {_MEASURED:,}; "
+                                 f"give it fewer (`n` or `points`)")
         self._wanted = wanted
+
+    @property
+    def size(self) -> int:
+        """How many points the grid has at most (every conditional parameter counted as
+        active), found without walking it."""
+        return math.prod(len(p.grid(self._wanted[p.name])) for p in self.space)
 
     def _configs(self) -> Iterable[Config]:
         return self.space.grid(self._wanted)
