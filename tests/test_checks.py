@@ -138,4 +138,4 @@ def test_a_script_deleted_after_the_check_fails_its_job_with_a_reason(folder):
     assert out.returncode == 1 and "Traceback" not in out.stderr
     shown = json.loads(tunelab_inprocess("show", "vanish", "--storage", url, "--json").stdout)
     assert shown["jobs"][0]["status"] == "failed"
-    assert "could not start" in shown["jobs"][0]["error"]
+    assert "cannot start" in shown["jobs"][0]["error"]

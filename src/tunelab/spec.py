@@ -153,7 +153,7 @@ class ExperimentSpec(BaseModel):
     max_duration: float | None = Field(None, gt=0)
     initial_configs: list[dict[str, Any]] = Field(default_factory=list)
     history_from: list[str] = Field(default_factory=list, description="experiments whose results seed the search")
-    require_result: bool = Field(True, description="False: a job that exits cleanly without reporting a value "
+    require_result: StrictBool = Field(True, description="False: a job that exits cleanly without reporting a value "
                                                    "finishes with no result instead of failing")
 
     @field_validator("name")
@@ -457,7 +457,8 @@ def parse_spec(data: dict[str, Any], *, default_name: str = "experiment") -> Exp
     try:
         spec = ExperimentSpec.model_validate(data)
     except ValidationError as exc:
-        problems += [p for p in _pydantic_problems(exc, data) if not p.startswith(_OWN_CHECKS)]
+        own = tuple(key for key in _OWN_CHECKS if key in data)
+        problems += [p for p in _pydantic_problems(exc, data) if not (own and p.startswith(own))]
     if not isinstance(data.get("initial_configs", []), list):
         problems.append(f"initial_configs: expected a list of configs like [{{\"x\": 0.5}}], "
                         f"got {data['initial_configs']!r}")

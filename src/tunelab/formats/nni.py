@@ -338,7 +338,8 @@ def _limits(data: dict[str, Any], spec: dict[str, Any]) -> None:
         value = _get(data, v3, v1)
         if value is not None:
             key = v3 if v3 in data else v1 or v3
-            spec[native] = _duration(key, value) if "Duration" in v3 else _whole(key, value, 1)
+            _duration(key, value) if "Duration" in v3 else _whole(key, value, 1)
+            spec[native] = value
 
 
 def _resources(data: dict[str, Any], local: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
