@@ -32,7 +32,7 @@ from typing import Any
 
 from tunelab.compat.nni import ENV_LAYOUT, ENV_PBT
 from tunelab.exceptions import UserError
-from tunelab.executors.kinds import remote_route
+from tunelab.executors.kinds import Machine, remote_route, ssh_cluster
 from tunelab.formats.nni_space import NniSpace, translate_search_space
 
 _V3_KEYS = {"experimentName", "searchSpaceFile", "searchSpace", "trialCommand", "trialCodeDirectory",
@@ -112,16 +112,37 @@ def _check_keys(data: dict[str, Any]) -> None:
                             f"docs/migrating.md#nni for the keys tunelab reads")
 
 
-def _platform(data: dict[str, Any]) -> dict[str, Any]:
+def _platform(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The local platform's options, and the SSH cluster of a ``remote`` platform."""
     service = data.get("trainingService", {"platform": data.get("trainingServicePlatform", "local")})
     services = service if isinstance(service, list) else [service]
     for item in services:
         platform = item.get("platform") if isinstance(item, dict) else item
+        if platform == "remote" and len(services) == 1 and isinstance(item, dict) and item.get("machineList"):
+            return {}, ssh_cluster(_machines(item["machineList"]))
         if platform != "local":
             route = remote_route("node" if platform == "remote" else "aws")
             raise UserError(f"trainingService.platform: {platform!r} is not run directly; {route}")
     local = services[0] if isinstance(services[0], dict) else {}
-    return {**(data.get("localConfig") or {}), **local}
+    return {**(data.get("localConfig") or {}), **local}, None
+
+
+def _machines(entries: Any) -> list[Machine]:
+    """NNI's ``machineList`` (``host``, ``port``, ``user``, ``sshKeyFile``, ``pythonPath``)."""
+    if not isinstance(entries, list):
+        raise UserError(f"trainingService.machineList: expected a list of machines, got {entries!r}")
+    machines = []
+    for i, entry in enumerate(entries):
+        where = f"trainingService.machineList[{i}]"
+        if not isinstance(entry, dict) or not entry.get("host"):
+            raise UserError(f"{where}.host: missing; give each machine's host name or address")
+        if entry.get("password"):
+            raise UserError(f"{where}.password: tunelab does not log in with passwords; make a key "
+                            f"(ssh-keygen, ssh-copy-id) and give it as sshKeyFile")
+        python = entry.get("pythonPath")
+        machines.append(Machine(str(entry["host"]), int(entry.get("port", 22)), entry.get("user"),
+                                entry.get("sshKeyFile"), f"{python}/python3" if python else None))
+    return machines
 
 
 def _gpu_ids(raw: Any) -> list[int]:
@@ -295,7 +316,7 @@ def translate(data: dict[str, Any], path: Path) -> dict[str, Any]:
     """
     _check_keys(data)
     base = path.resolve().parent
-    local = _platform(data)
+    local, cluster = _platform(data)
     command = _get(data, "trialCommand", "trial.command")
     if not command:
         raise UserError("trialCommand: missing; give the trial's command, e.g. `trialCommand: python3 train.py`")
@@ -319,6 +340,8 @@ def translate(data: dict[str, Any], path: Path) -> dict[str, Any]:
         _apply_space(translate_search_space(space_doc), spec)
     _limits(data, spec)
     resource_args = _resources(data, local, spec)
+    if cluster is not None:
+        spec["resource"], resource_args["cluster"] = "dask", cluster
     _assessor(data, resource_args)
     if resource_args:
         spec["resource_args"] = resource_args
