@@ -51,7 +51,8 @@ def _what_to_run(spec: ExperimentSpec) -> list[str]:
     workingdir = Path(spec.workingdir)
     if not workingdir.is_dir():
         return [f"workingdir: {spec.workingdir!r} is not a folder; create it or fix the path "
-                f"(a relative path starts from the experiment file's folder)"]
+                f"(a relative one starts from the experiment file's folder, or for an Auptimizer file from the folder "
+                f"you start in)"]
     if spec.script:
         return _script(spec.script, workingdir)
     if spec.command:

@@ -613,7 +613,13 @@ def _folder_key(experiment: st.Experiment) -> str:
     """The experiment's folder name under ``jobs/``, ``checkpoints/`` and ``models/``: its
     name and creation time, so experiments of the same name in other databases never share."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in experiment.name).strip("._") or "experiment"
+    while len(safe.encode("utf-8")) > _FOLDER_BYTES:  # file systems allow 255 bytes a name
+        safe = safe[:-1]
     return f"{safe}-{time.strftime('%Y%m%d-%H%M%S', time.localtime(experiment.created))}"
+
+
+_FOLDER_BYTES = 120
+"""Most bytes of an experiment's name kept in its folder name."""
 
 
 def _config_hash(config: dict[str, Any]) -> str:
