@@ -44,15 +44,6 @@ def test_quickstart_0_3_ambs_with_a_dict_config(tmp_path):
     assert "[100 rows x" in out.stdout
 
 
-def test_quickstart_0_11_solution_selection(tmp_path):
-    """CBO(..., solution_selection="argmax_obs"), then the sol.* columns of the last row."""
-    out = run_experiment(tmp_path, "quickstart_0_11.py")
-    optimum = dict(line.split(": ", 1) for line in out.stdout.split("Optimum values")[1].strip().splitlines())
-    assert optimum["function"] == "cubic" and float(optimum["y"]) > 1000
-    results = pd.read_csv(tmp_path / "results.csv")
-    assert float(optimum["y"]) == results["objective"].max() == results["sol.objective"].iloc[-1]
-
-
 def test_quickstart_0_13_search_takes_the_evaluator(tmp_path):
     """Today's README: CBO(problem, log_dir=..., random_state=42) and search.search(evaluator, max_evals=100);
     the file asserts its own outcome (best above 1000, p:* columns, 100 rows)."""
