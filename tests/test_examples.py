@@ -135,7 +135,8 @@ def test_mnist_under_pbt_continues_each_member_from_its_parents_checkpoint(tmp_p
     out = _tunelab("run", "experiment-pbt.json", "--storage", storage, "--plain", cwd=folder)
     assert out.returncode == 0, out.stdout + out.stderr
     data = _show("mnist-pbt", storage, folder)
-    jobs = data["jobs"]
+    (saved,) = [j for j in data["jobs"] if j["info"].get("save_model")]
+    jobs = [j for j in data["jobs"] if not j["info"].get("save_model")]
     assert len(jobs) == 8 and all(j["status"] == "finished" for j in jobs), [j["error"] for j in jobs]
     by_id = {j["id"]: j for j in jobs}
     for job in jobs[:4]:
@@ -147,6 +148,9 @@ def test_mnist_under_pbt_continues_each_member_from_its_parents_checkpoint(tmp_p
         log = Path(job["attempts"][0]["folder"], "stderr").read_text()
         assert "continuing from the checkpoint of epoch 2" in log
     assert data["best"]["result"] > 0.8
+    assert saved["status"] == "finished" and saved["parent_id"] == data["best"]["job_id"]
+    assert saved["intermediate"] == [], "the model is the best member's, not trained again"
+    assert saved["result"] == pytest.approx(data["best"]["result"])
 
 
 # rosenbrock ----------------------------------------------------------------------------

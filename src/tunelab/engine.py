@@ -568,8 +568,12 @@ class Engine:
         best_job = self.storage.job(self.best[1])
         model_dir = self.root / "models" / self.folder_key
         model_dir.mkdir(parents=True, exist_ok=True)
-        info = {"save_model": True, "model_dir": str(model_dir), "source_job": best_job.id}
-        job_id = self.storage.add_job(self.experiment.id, self.n_jobs, best_job.config, best_job.budget, info)
+        info: dict[str, Any] = {"save_model": True, "model_dir": str(model_dir), "source_job": best_job.id}
+        parent_id = None
+        if PARENT in best_job.info:  # a population member: start from its checkpoint, not from scratch
+            info[PARENT], parent_id = best_job.number, best_job.id
+        job_id = self.storage.add_job(self.experiment.id, self.n_jobs, best_job.config, best_job.budget, info,
+                                      parent_id)
         job = self.storage.job(job_id)
         self.free_slots = list(range(len(self.slots)))
         self._launch(job, 1, {"save_model": True, "folder_name": str(model_dir)})
