@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from tunelab.executors import Launch
-from tunelab.runner import event_from_dict, launch_to_dict
+from tunelab.runner import event_from_dict, launch_from_dict, launch_to_dict
 
 REPORTING = """
 import json, sys, time
@@ -153,3 +153,9 @@ def test_runner_reports_a_trial_that_cannot_start_as_its_exit(tmp_path):
     events = _events(proc)
     assert [e.kind for e in events] == ["exit"]
     assert events[0].error == "cannot start: ./t.py: permission denied; make it executable with `chmod +x ./t.py`"
+
+
+def test_every_field_of_a_launch_travels_to_the_runner(tmp_path):
+    launch = Launch(key=9, config={"lr": 0.1}, folder=tmp_path / "a", argv=["prog", "x"], cwd="/w",
+                    env={"A": "1"}, timeout=3.5, labels=["acc"], track=True)
+    assert launch_from_dict(json.loads(json.dumps(launch_to_dict(launch, 2.0)))) == (launch, 2.0)

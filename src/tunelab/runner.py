@@ -22,6 +22,7 @@ import select
 import signal
 import socket
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,18 +35,16 @@ STOP = "stop"
 
 
 def launch_to_dict(launch: Launch, grace_period: float) -> dict[str, Any]:
-    """The JSON form of a launch, with the grace period of the stop sequence."""
-    return {"key": launch.key, "config": launch.config, "folder": str(launch.folder), "argv": launch.argv,
-            "cwd": launch.cwd, "env": launch.env, "timeout": launch.timeout, "labels": launch.labels,
-            "track": launch.track, "grace_period": grace_period}
+    """The JSON form of a launch (every field of :class:`Launch`), with the grace period
+    of the stop sequence."""
+    data = {f.name: getattr(launch, f.name) for f in fields(Launch)}
+    return {**data, "folder": str(launch.folder), "grace_period": grace_period}
 
 
 def launch_from_dict(data: dict[str, Any]) -> tuple[Launch, float]:
     """The launch and grace period of :func:`launch_to_dict`'s output."""
-    launch = Launch(int(data["key"]), dict(data["config"]), Path(data["folder"]), argv=list(data["argv"]),
-                    cwd=str(data["cwd"]), env=dict(data["env"]), timeout=data["timeout"],
-                    labels=list(data["labels"]), track=bool(data.get("track", False)))
-    return launch, float(data["grace_period"])
+    values = {f.name: data[f.name] for f in fields(Launch) if f.name in data}
+    return Launch(**{**values, "folder": Path(data["folder"])}), float(data["grace_period"])
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

@@ -1,9 +1,11 @@
 """Executors run jobs somewhere and stream their events back; they know nothing of search.
 
-The public methods of :class:`Executor` do the bookkeeping every executor shares: the
+:class:`Executor` is the interface the engine sees. The public methods of
+:class:`ProcessExecutor` do the bookkeeping every executor of local processes shares: the
 job folder (``config.json``, ``events.jsonl``, ``stdout``, ``stderr``), reading reports,
 timeouts, and the stop sequence (stop file, SIGTERM after a grace period, SIGKILL).
-Subclasses implement ``_launch``, ``_exited`` and ``_signal``.
+Its subclasses implement ``_launch``, ``_exited`` and ``_signal``. Executors of other
+machines (Dask) implement :class:`Executor` and place ``tunelab.runner`` beside each trial.
 """
 
 from __future__ import annotations
@@ -99,7 +101,41 @@ def log_tail(folder: Path, lines: int = 5) -> str:
 
 
 class Executor(abc.ABC):
-    """Runs attempts and reports what happens to them.
+    """Runs attempts somewhere and reports what happens to them; knows nothing of search.
+
+    The engine's whole view of an executor: ``submit`` an attempt, ``poll`` its events
+    (``started``, ``report``, ``exit``, each once and in order), ``stop`` it, ``shutdown``.
+    """
+
+    @property
+    @abc.abstractmethod
+    def running(self) -> list[int]:
+        """Keys of the attempts still running."""
+
+    @abc.abstractmethod
+    def submit(self, launch: Launch) -> None:
+        """Start the attempt; what becomes of it arrives through :meth:`poll`."""
+
+    @abc.abstractmethod
+    def stop(self, key: int) -> None:
+        """Ask an attempt to stop (stop file, then SIGTERM and SIGKILL of its group if it lingers)."""
+
+    @abc.abstractmethod
+    def poll(self, timeout: float = 0.0) -> list[Event]:
+        """Events since the last call, waiting up to ``timeout`` seconds for one."""
+
+    @abc.abstractmethod
+    def shutdown(self) -> None:
+        """Stop every attempt now and release resources."""
+
+    def take_score(self, key: int, value: float) -> bool:
+        """Give a running attempt its score from outside; False if this kind of attempt
+        reports its own results (only the ``passive`` resource takes scores by hand)."""
+        return False
+
+
+class ProcessExecutor(Executor):
+    """An executor whose attempts run as processes of this machine: the bookkeeping they share.
 
     Args:
         grace_period: seconds between the stop request and SIGTERM, and between SIGTERM
@@ -148,11 +184,6 @@ class Executor(abc.ABC):
         with contextlib.suppress(OSError), open(launch.folder / "stderr", "a", encoding="utf-8") as handle:
             handle.write(reason + "\n")
         self._events.append(Event(launch.key, EXIT, error=reason))
-
-    def take_score(self, key: int, value: float) -> bool:
-        """Give a running attempt its score from outside; False if this kind of attempt
-        reports its own results (only the ``passive`` resource takes scores by hand)."""
-        return False
 
     def stop(self, key: int) -> None:
         """Ask an attempt to stop: stop file now, SIGTERM and SIGKILL if it lingers."""

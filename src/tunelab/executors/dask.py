@@ -134,7 +134,7 @@ class DaskExecutor(Executor):
 
     def __init__(self, client: Client, cluster: Any = None, grace_period: float = 5.0,
                  lapse: float = LAPSE) -> None:
-        super().__init__(grace_period)
+        self.grace_period = grace_period
         self.client = client
         self.cluster = cluster
         self.lapse = lapse
@@ -216,15 +216,6 @@ class DaskExecutor(Executor):
             self.client.close()
             if self.cluster is not None:
                 self.cluster.close()
-
-    def _launch(self, launch: Launch) -> int | None:
-        raise NotImplementedError("DaskExecutor places runners; submit() does the work")
-
-    def _exited(self, key: int) -> int | str | None:
-        raise NotImplementedError("DaskExecutor places runners; poll() does the work")
-
-    def _signal(self, key: int, sig: int) -> None:
-        raise NotImplementedError("DaskExecutor places runners; stop() does the work")
 
 
 def connect(scheduler: str | None, cluster: dict[str, Any] | None, worker_timeout: float,

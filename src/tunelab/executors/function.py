@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunelab.exceptions import UserError
-from tunelab.executors._base import Executor, Launch, kill_group
+from tunelab.executors._base import Launch, ProcessExecutor, kill_group
 
 
 def function_ref(fn: Callable[..., Any] | str) -> str:
@@ -45,7 +45,7 @@ class _Worker:
     answers: list[dict[str, Any]] = field(default_factory=list)
 
 
-class FunctionExecutor(Executor):
+class FunctionExecutor(ProcessExecutor):
     """Calls ``objective(config)`` in ``n_workers`` worker processes.
 
     A worker that hangs past the job's timeout is killed and replaced.

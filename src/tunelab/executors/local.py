@@ -9,10 +9,10 @@ import select
 import signal
 import subprocess
 
-from tunelab.executors._base import Executor, Launch, kill_group
+from tunelab.executors._base import Launch, ProcessExecutor, kill_group
 
 
-class ScriptExecutor(Executor):
+class ScriptExecutor(ProcessExecutor):
     """Starts ``launch.argv`` in a new session (its own process group), never via a shell.
 
     stdout and stderr go straight to files in the attempt's folder; reports are read

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from tunelab import _protocol as protocol
-from tunelab.executors._base import Executor, Launch
+from tunelab.executors._base import Launch, ProcessExecutor
 
 
 def write_result(folder: Path, value: float) -> None:
@@ -22,7 +22,7 @@ def write_result(folder: Path, value: float) -> None:
         handle.write(protocol.Report("final", value=float(value)).to_json() + "\n")
 
 
-class PassiveExecutor(Executor):
+class PassiveExecutor(ProcessExecutor):
     """Waits for the user to run each job and give its score."""
 
     def __init__(self, prompt: bool | None = None) -> None:
