@@ -411,6 +411,22 @@ def test_experimental_design_search_maps_designs():
         ExperimentalDesignSearch(small_problem(), run, n_points=4, design="grid")
 
 
+def test_a_configuration_space_is_read_whole():
+    import ConfigSpace as cs
+
+    space = cs.ConfigurationSpace({"units": (8, 64), "kind": ["a", "b"]})
+    noise = cs.NormalFloatHyperparameter("noise", mu=0.5, sigma=0.1, lower=0.0, upper=1.0)
+    space.add(noise)
+    space.add(cs.EqualsCondition(noise, space["kind"], "b"))
+    problem = HpProblem(space)
+    assert {e["name"]: e for e in problem.parameter_config}["noise"] == {
+        "name": "noise", "type": "float", "prior": "normal", "mu": 0.5, "sigma": 0.1, "range": [0.0, 1.0],
+        "log": False, "when": {"kind": "b"}}
+    space.add(cs.ForbiddenEqualsClause(space["units"], 9))
+    with pytest.raises(UserError, match="forbidden clauses are not supported"):
+        HpProblem(space)
+
+
 def test_default_configuration_is_configspaces():
     import ConfigSpace as cs
 

@@ -93,7 +93,11 @@ def _from_configspace(name: str | None, value: Any) -> dict[str, Any]:
         return {"name": hp_name, "type": "ordinal", "range": list(value.sequence)}
     if kind == "Constant":
         return {"name": hp_name, "type": "constant", "value": value.value}
-    raise _fail(hp_name, value, "use a (low, high) tuple, a list, or a Uniform/Categorical/Ordinal/Constant hyperparameter")
+    if kind == "NormalFloatHyperparameter":
+        return {"name": hp_name, "type": "float", "prior": "normal", "mu": value.mu, "sigma": value.sigma,
+                "range": [value.lower, value.upper], "log": bool(value.log)}
+    raise _fail(hp_name, value, "use a (low, high) tuple, a list, or a Uniform/NormalFloat/Categorical/Ordinal/"
+                                "Constant hyperparameter")
 
 
 def infer_entry(value: Any, name: str | None, default_value: Any = None) -> dict[str, Any]:
@@ -163,11 +167,25 @@ class HpProblem:
     """
 
     def __init__(self, config_space: Any = None) -> None:
-        if config_space is not None:
-            raise UserError("HpProblem(config_space=...): not supported; add each hyperparameter with "
-                            "add_hyperparameter(hp) instead")
         self._entries: dict[str, dict[str, Any]] = {}
         self.references: list[dict[str, Any]] = []
+        if config_space is not None:
+            self._add_config_space(config_space)
+
+    def _add_config_space(self, config_space: Any) -> None:
+        """``HpProblem(config_space)``: every hyperparameter and condition of a ConfigSpace
+        ``ConfigurationSpace``.
+
+        Raises:
+            UserError: forbidden clauses, or what :meth:`add_hyperparameter` and
+                :meth:`add_condition` refuse.
+        """
+        if list(getattr(config_space, "forbidden_clauses", [])):
+            raise UserError("HpProblem(config_space): forbidden clauses are not supported; drop them and "
+                            "return 'F_forbidden' from run for those configurations")
+        for hyperparameter in config_space.values():
+            self.add_hyperparameter(hyperparameter)
+        self.add_conditions(list(config_space.conditions))
 
     def __repr__(self) -> str:
         return f"HpProblem({list(self._entries.values())!r}, starting_points={self.references!r})"
