@@ -90,3 +90,22 @@ def test_a_huge_report_fails_the_job_with_a_clear_reason(workdir, storage_url):
     job = show("huge", storage_url, cwd=workdir)["jobs"][0]
     assert job["status"] == "failed" and "must fit in a float" in job["error"]
     assert "Traceback" not in job["error"]
+
+
+def _strict(text: str):
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_an_extra_nan_is_recorded_as_null_not_as_a_number(workdir, storage_url):
+    write(workdir / "train.py", "print('#Auptimizer:0.5,nan,inf,0.25')\n")
+    exp = workdir / "exp.json"
+    exp.write_text(json.dumps({"name": "nan", "script": "train.py", "n_samples": 1,
+                               "resource_args": {"multi_res_labels": ["acc", "loss", "f1"]},
+                               "parameter_config": [{"name": "x", "range": [0, 1]}]}))
+    assert tunelab("run", str(exp), "--storage", storage_url, "--plain", cwd=workdir).returncode == 0
+    out = tunelab("show", "nan", "--json", "--storage", storage_url, cwd=workdir)
+    job = _strict(out.stdout)["jobs"][0]
+    assert job["status"] == "finished" and job["result"] == 0.5
+    assert job["extra_results"] == {"acc": None, "loss": None, "f1": 0.25}

@@ -67,6 +67,12 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def _finite_values(extra: dict[str, float]) -> dict[str, float | None]:
+    """Extra values as recorded: NaN and infinities become null, never a number (and the
+    stored JSON stays valid for every reader)."""
+    return {name: _finite_or_none(value) for name, value in extra.items()}
+
+
 def _finite_or_none(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
@@ -374,7 +380,7 @@ class Storage:
         if value is not None:
             values["value"] = _finite_or_none(value)
         if extra:
-            values["extra"] = _json(extra)
+            values["extra"] = _json(_finite_values(extra))
         if objectives:
             values["objectives"] = _json(objectives)
         with self.engine.begin() as conn:
@@ -388,7 +394,7 @@ class Storage:
     def set_job(self, job_id: int, **values: Any) -> None:
         """Update plain job columns (``status``, ``error``, ``value``)."""
         if "extra" in values:
-            values["extra"] = _json(values["extra"])
+            values["extra"] = _json(_finite_values(values["extra"]))
         with self.engine.begin() as conn:
             conn.execute(update(s.jobs).where(s.jobs.c.id == job_id).values(**values))
             _touch(conn, job_id)
