@@ -256,3 +256,33 @@ def test_a_slurm_cluster_submits_the_job_script_its_keywords_say(tmp_path):
     for line in ("#SBATCH -p gpu", "#SBATCH --cpus-per-task=2", "#SBATCH -t 01:00:00", "#SBATCH --gres=gpu:1"):
         assert line in script
     assert f"{sys.executable} -m distributed.cli.dask_worker tcp://" in script
+
+
+GPU_TRIAL = """
+import os, time
+from tunelab import trial
+config = trial.load_config()
+start = time.time()
+time.sleep(1.5)
+trial.report((config["x"] - 1) ** 2, gpu=float(os.environ["CUDA_VISIBLE_DEVICES"]), start=start, end=time.time())
+"""
+
+
+def test_jobs_get_the_gpu_ids_of_their_worker_and_never_share_one(workdir, storage_url, script):
+    script(GPU_TRIAL)
+    exp = write_experiment(workdir, name="gpus", script="train.py", n_samples=8, n_parallel=4, random_seed=6,
+                           parameter_config=SPACE, resource="dask",
+                           resource_args={"resources": {"GPU": 1},
+                                          "cluster": {"kind": "local", "n_workers": 2, "threads_per_worker": 2,
+                                                      "resources": {"GPU": 2}}})
+    out = tunelab("run", str(exp), "--storage", storage_url)
+    assert out.returncode == 0, out.stderr
+    jobs = show("gpus", storage_url)["jobs"]
+    assert [j["status"] for j in jobs] == ["finished"] * 8
+    held = [(j["attempts"][0]["host"], j["extra_results"]) for j in jobs]
+    assert {extra["gpu"] for _, extra in held} == {0.0, 1.0}
+    for i, (host, one) in enumerate(held):
+        for other_host, other in held[i + 1:]:
+            overlap = one["start"] < other["end"] and other["start"] < one["end"]
+            if host == other_host and overlap:
+                assert one["gpu"] != other["gpu"], "two jobs at once on one GPU"

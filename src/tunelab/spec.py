@@ -88,6 +88,8 @@ class ResourceArgs(BaseModel):
     cluster: dict[str, Any] | None = Field(
         None, description="resource dask: a cluster tunelab starts, {\"kind\": local|ssh|slurm|pbs|sge|lsf, ...}")
     worker_timeout: float = Field(60.0, gt=0, description="resource dask: seconds to wait for a first worker")
+    resources: dict[str, float] = Field(
+        default_factory=dict, description="resource dask: Dask worker resources each job needs, e.g. {\"GPU\": 1}")
     lapse: float = Field(30.0, gt=0, description="resource dask: seconds of silence from the coordinator after "
                                                  "which workers stop its trials")
 

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -48,13 +50,15 @@ LAPSE = 30.0
 and stops its trial (a worker of an outside scheduler outlives a coordinator killed with -9)."""
 
 
-def run_attempt(launch: dict[str, Any], run: str, lapse: float = LAPSE) -> dict[str, Any]:
+def run_attempt(launch: dict[str, Any], run: str, lapse: float = LAPSE, gpus: int = 0) -> dict[str, Any]:
     """The Dask task of one attempt: run it on this worker through ``tunelab.runner``.
 
     Args:
         launch: the attempt (:func:`~tunelab.runner.launch_to_dict`).
         run: the id of the coordinator's run, naming its queue and the attempt's objects.
         lapse: seconds of silence from the coordinator after which the trial is stopped.
+        gpus: GPUs of this worker the trial gets (``CUDA_VISIBLE_DEVICES``); Dask's worker
+            resources (``GPU=2``) ensure that many are free.
 
     Returns:
         The attempt's exit event as a dict (its other events went to the run's queue).
@@ -66,32 +70,71 @@ def run_attempt(launch: dict[str, Any], run: str, lapse: float = LAPSE) -> dict[
         return _exit(key, f"lost: already started on {earlier}; Dask re-ran the task", lost=True)
     where = f"{socket.gethostname()} worker {get_worker().address}"
     claim.set(where)
-    queue, stop = Queue(_name("events", run)), Event(_name("stop", run, key))
+    ids = _GPUS.take(gpus)
+    if gpus:
+        launch = {**launch, "env": {**launch["env"], "CUDA_VISIBLE_DEVICES": ",".join(ids)}}
     proc = subprocess.Popen([sys.executable, "-m", "tunelab.runner"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE)
-    proc.stdin.write((json.dumps(launch) + "\n").encode())
-    proc.stdin.flush()
-    lines, stopping, last_check = Lines(proc.stdout.fileno()), False, 0.0
-    coordinator = _Pulse(Variable(_name("beat", run)), lapse)
     try:
-        while not lines.closed:
-            for line in filter(None, lines.ready(STOP_CHECK)):
-                event = json.loads(line)
-                if event["kind"] == EXIT:
-                    return event
-                if "host" in event:
-                    event["host"] = where
-                queue.put(event)
-            if not stopping and time.monotonic() - last_check >= STOP_CHECK:
-                last_check = time.monotonic()
-                if stop.is_set() or coordinator.gone():
-                    proc.stdin.write(f"{STOP}\n".encode())
-                    proc.stdin.flush()
-                    stopping = True
-        return _exit(key, f"the runner on {where} ended without an exit (code {proc.wait()})")
+        proc.stdin.write((json.dumps(launch) + "\n").encode())
+        proc.stdin.flush()
+        return _follow(proc, key, where, run, lapse)
     finally:
         proc.stdin.close()
         proc.wait()
+        _GPUS.give_back(ids)
+
+
+def _follow(proc: subprocess.Popen, key: int, where: str, run: str, lapse: float) -> dict[str, Any]:
+    """Forward the runner's events to the run's queue, and stops to the runner, until its exit."""
+    queue, stop = Queue(_name("events", run)), Event(_name("stop", run, key))
+    lines, stopping, last_check = Lines(proc.stdout.fileno()), False, 0.0
+    coordinator = _Pulse(Variable(_name("beat", run)), lapse)
+    while not lines.closed:
+        for line in filter(None, lines.ready(STOP_CHECK)):
+            event = json.loads(line)
+            if event["kind"] == EXIT:
+                return event
+            if "host" in event:
+                event["host"] = where
+            queue.put(event)
+        if not stopping and time.monotonic() - last_check >= STOP_CHECK:
+            last_check = time.monotonic()
+            if stop.is_set() or coordinator.gone():
+                proc.stdin.write(f"{STOP}\n".encode())
+                proc.stdin.flush()
+                stopping = True
+    return _exit(key, f"the runner on {where} ended without an exit (code {proc.wait()})")
+
+
+class _WorkerGpus:
+    """The GPU ids of this worker process and which of them running trials hold.
+
+    The ids are the worker's ``CUDA_VISIBLE_DEVICES`` if set, else ``0 .. GPU-1`` from its
+    Dask resources; tasks run in the worker's threads, hence the lock.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.held: set[str] = set()
+
+    def take(self, count: int) -> list[str]:
+        if count <= 0:
+            return []
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+        owned = [g.strip() for g in visible.split(",") if g.strip()] or \
+            [str(i) for i in range(int(get_worker().state.total_resources.get("GPU", 0)))]
+        with self.lock:
+            free = [g for g in owned if g not in self.held][:count]
+            self.held.update(free)
+        return free
+
+    def give_back(self, ids: list[str]) -> None:
+        with self.lock:
+            self.held.difference_update(ids)
+
+
+_GPUS = _WorkerGpus()
 
 
 class _Pulse:
@@ -130,14 +173,16 @@ class DaskExecutor(Executor):
         cluster: the cluster tunelab started for this run (closed at shutdown), if any.
         grace_period: seconds between the stop request, SIGTERM and SIGKILL (on the worker).
         lapse: seconds of silence from this coordinator after which workers stop its trials.
+        resources: Dask worker resources each attempt needs (``{"GPU": 1}``).
     """
 
     def __init__(self, client: Client, cluster: Any = None, grace_period: float = 5.0,
-                 lapse: float = LAPSE) -> None:
+                 lapse: float = LAPSE, resources: dict[str, float] | None = None) -> None:
         self.grace_period = grace_period
         self.client = client
         self.cluster = cluster
         self.lapse = lapse
+        self.resources = resources or None
         self.run = uuid.uuid4().hex[:12]
         self._queue = Queue(_name("events", self.run), client=client)
         self._beat = Variable(_name("beat", self.run), client=client)
@@ -156,7 +201,8 @@ class DaskExecutor(Executor):
         launch.folder = launch.folder.resolve()
         self._futures[launch.key] = self.client.submit(
             run_attempt, launch_to_dict(launch, self.grace_period), self.run, self.lapse,
-            key=_name("attempt", self.run, launch.key), pure=False, retries=0)
+            int((self.resources or {}).get("GPU", 0)), key=_name("attempt", self.run, launch.key), pure=False,
+            retries=0, resources=self.resources)
 
     def stop(self, key: int) -> None:
         """Ask the attempt's worker to stop it (stop file, SIGTERM, SIGKILL there)."""
@@ -219,7 +265,8 @@ class DaskExecutor(Executor):
 
 
 def connect(scheduler: str | None, cluster: dict[str, Any] | None, worker_timeout: float,
-            grace_period: float = 5.0, lapse: float = LAPSE) -> DaskExecutor:
+            grace_period: float = 5.0, lapse: float = LAPSE,
+            resources: dict[str, float] | None = None) -> DaskExecutor:
     """A :class:`DaskExecutor` on the scheduler at ``scheduler``, or on a cluster started
     from ``cluster`` (``{"kind": ..., **keyword arguments}``), once a worker is up.
 
@@ -253,7 +300,7 @@ def connect(scheduler: str | None, cluster: dict[str, Any] | None, worker_timeou
         raise UserError(f"{field}: no Dask worker came up within resource_args.worker_timeout={worker_timeout:g}s "
                         f"({_one_line(exc)}); start workers (`dask worker ADDRESS`) or raise worker_timeout") \
             from None
-    return DaskExecutor(client, started, grace_period, lapse)
+    return DaskExecutor(client, started, grace_period, lapse, resources)
 
 
 def _start_cluster(options: dict[str, Any]) -> Any:
