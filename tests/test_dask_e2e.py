@@ -286,3 +286,26 @@ def test_jobs_get_the_gpu_ids_of_their_worker_and_never_share_one(workdir, stora
             overlap = one["start"] < other["end"] and other["start"] < one["end"]
             if host == other_host and overlap:
                 assert one["gpu"] != other["gpu"], "two jobs at once on one GPU"
+
+
+def test_a_function_objective_runs_on_the_workers_by_module_path(workdir, storage_url):
+    from tunelab import api
+
+    (workdir / "objective.py").write_text(
+        "import os\n"
+        "def quad(config):\n"
+        "    if config['x'] > 2.5:\n"
+        "        raise ValueError('x too large')\n"
+        "    return {'loss': (config['x'] - 1) ** 2, 'pid': os.getpid()}\n")
+    spec = {"name": "fn", "n_samples": 4, "n_parallel": 2, "random_seed": 3, "parameter_config": SPACE,
+            "initial_configs": [{"x": 2.9}], "job_failure": {"ignore_fail": True},
+            "resource": "dask", "resource_args": {"cluster": {"kind": "local", "n_workers": 2}}}
+    result = api.run(spec, objective="objective:quad", storage=storage_url)
+    jobs = show("fn", storage_url)["jobs"]
+    failed = [j for j in jobs if j["status"] == "failed"]
+    assert len(failed) == 1 and "ValueError: x too large" in failed[0]["error"]
+    finished = [j for j in jobs if j["status"] == "finished"]
+    assert len(finished) == 3 and all(j["result"] == pytest.approx((j["config"]["x"] - 1) ** 2) for j in finished)
+    assert len({j["extra_results"]["pid"] for j in finished}) == 3, "one process per trial, not the coordinator"
+    assert all(" worker tcp://" in j["attempts"][0]["host"] for j in jobs)
+    assert result.best is not None

@@ -24,6 +24,7 @@ from tunelab import storage as st
 from tunelab._owner import BEAT_INTERVAL, describe, new_owner, owner_gone
 from tunelab.exceptions import UserError
 from tunelab.executors import EXIT, REPORT, STARTED, Event, Executor, Launch, Numbered, Salvage, rank, salvage
+from tunelab.executors._worker import function_argv
 from tunelab.objectives import MissingObjective, losses_of, objective_values
 from tunelab.pareto import front_mask
 from tunelab.proposers import JobView, Proposal, Search, sign_of
@@ -440,6 +441,8 @@ class Engine:
 
     def _argv(self, config: dict[str, Any], folder: Path) -> list[str] | None:
         config_path = str(folder / "config.json")
+        if self.spec.function and self.spec.resource == "dask":
+            return function_argv(self.spec.function)
         if self.spec.command:
             values = {k: str(v) for k, v in config.items()}
             values["config"] = config_path

@@ -199,9 +199,6 @@ class ExperimentSpec(BaseModel):
             raise ValueError("resource \"dask\" needs one of resource_args.scheduler (\"tcp://host:8786\") or "
                              "resource_args.cluster ({\"kind\": \"local\", \"n_workers\": 4}), not "
                              + ("both" if args.scheduler else "neither"))
-        if self.resource == "dask" and self.function:
-            raise ValueError("resource \"dask\" runs scripts and commands; for a function give "
-                             "`command` [\"python\", \"-m\", \"your_module\", \"{config}\"] instead")
         return self
 
     @property
