@@ -361,6 +361,9 @@ def test_search_level_options():
         CBO(problem, run, stopper=object())
     with pytest.raises(UserError, match="solution_selection: 'best' is unknown"):
         RandomSearch(problem, run, solution_selection="best")
+    with pytest.warns(UserWarning, match="best observed job"):
+        RandomSearch(problem, run, solution_selection=dh.ArgMaxEstSelection(problem, noisy_objective=True))
+    RandomSearch(problem, run, solution_selection=dh.ArgMaxObsSelection())
     with pytest.raises(UserError, match="'population' is not an option"):
         RegularizedEvolution(problem, run, population=5)
     spec = RegularizedEvolution(problem, run, population_size=8, sample_size=3).spec(10)

@@ -39,11 +39,12 @@ from tunelab.compat.deephyper.search import (
     RegularizedEvolution,
     Search,
 )
+from tunelab.compat.deephyper.solution import ArgMaxEstSelection, ArgMaxObsSelection, SolutionSelection
 
 __version__ = "0.13.2"
 """The DeepHyper release whose API this package follows (scripts print ``deephyper.__version__``)."""
 
-__all__ = ["AMBS", "CBO", "Evaluator", "ExperimentalDesignSearch", "HpProblem", "Job", "RandomSearch",
-           "RegularizedEvolution", "Search", "TqdmCallback", "figure_size", "filter_failed_objectives",
-           "parameters_at_max", "parameters_at_topk", "parameters_from_row", "plot_search_trajectory_single_objective_hpo",
-           "plot_worker_utilization", "profile", "read_results_from_csv"]
+__all__ = ["AMBS", "ArgMaxEstSelection", "ArgMaxObsSelection", "CBO", "Evaluator", "ExperimentalDesignSearch",
+           "HpProblem", "Job", "RandomSearch", "RegularizedEvolution", "Search", "SolutionSelection", "TqdmCallback",
+           "figure_size", "filter_failed_objectives", "parameters_at_max", "parameters_at_topk", "parameters_from_row",
+           "plot_search_trajectory_single_objective_hpo", "plot_worker_utilization", "profile", "read_results_from_csv"]

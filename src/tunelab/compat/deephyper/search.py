@@ -27,6 +27,7 @@ from tunelab.compat.deephyper import evaluator as _evaluator
 from tunelab.compat.deephyper.evaluator import Evaluator
 from tunelab.compat.deephyper.objectives import ObjectiveWatch, multi_objective_spec, objective_names
 from tunelab.compat.deephyper.problem import HpProblem
+from tunelab.compat.deephyper.solution import SolutionSelection
 from tunelab.exceptions import UserError
 from tunelab.optimizer import Optimizer
 
@@ -88,7 +89,8 @@ class Search:
         verbose: accepted for compatibility.
         checkpoint_history_to_csv: ``False`` writes no ``results.csv``.
         solution_selection: ``"argmax_obs"`` (what the ``sol.*`` columns always hold),
-            ``"argmax_est"`` (approximated by ``argmax_obs``) or ``None``.
+            ``"argmax_est"`` (approximated by ``argmax_obs``), ``None``, or an object of
+            :mod:`tunelab.compat.deephyper.solution`.
         stopper, checkpoint_restart: accepted with a warning; tunelab ignores them.
     """
 
@@ -108,8 +110,9 @@ class Search:
         self.log_dir = Path(log_dir).resolve()
         self.verbose = verbose
         self.checkpoint_history_to_csv = bool(checkpoint_history_to_csv)
-        if isinstance(solution_selection, str) and solution_selection not in _SOLUTIONS:
-            raise UserError(f"solution_selection: {solution_selection!r} is unknown; use 'argmax_obs' or 'argmax_est'")
+        if not isinstance(solution_selection, SolutionSelection) and solution_selection not in _SOLUTIONS:
+            raise UserError(f"solution_selection: {solution_selection!r} is unknown; use 'argmax_obs', "
+                            "'argmax_est' or ArgMaxObsSelection()/ArgMaxEstSelection(problem)")
         self.initial_points: list[dict[str, Any]] = []
         self.proposer_args: dict[str, Any] = {}
         self._optimizer: Optimizer | None = None
