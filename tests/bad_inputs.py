@@ -175,6 +175,15 @@ PARAM_ROWS: list[Row] = [
     Row("param when later parent", _spec(parameter_config=[
         {"name": "m", "range": [0, 1], "when": {"opt": ["sgd"]}},
         {"name": "opt", "type": "choice", "range": ["sgd", "adam"]}]), ["`when` names 'opt'"]),
+    Row("param when value not an option", _spec(parameter_config=[
+        {"name": "opt", "type": "choice", "range": ["sgd", "adam"]},
+        {"name": "m", "range": [0, 1], "when": {"opt": "rmsprop"}}]), ["m: `when`", "'opt'", "'rmsprop'"]),
+    Row("param when a dict value", _spec(parameter_config=[
+        {"name": "opt", "type": "choice", "range": ["sgd", "adam"]},
+        {"name": "m", "range": [0, 1], "when": {"opt": {"a": 1}}}]), ["m: `when`", "'opt'"]),
+    Row("param when no values", _spec(parameter_config=[
+        {"name": "opt", "type": "choice", "range": ["sgd", "adam"]},
+        {"name": "m", "range": [0, 1], "when": {"opt": []}}]), ["m: `when`", "never be used"]),
     Row("param default outside", _param(default=3), ["parameter_config[0].default", "3"]),
     Row("param default wrong type", _param(default="half"), ["parameter_config[0].default"]),
     Row("choice default not an option", _param(type="choice", range=["a", "b"], default="c"),
@@ -328,6 +337,10 @@ ARGV_ROWS: list[Row] = [
     Row("--storage unknown driver", ["ls", "--storage", "oracle+nope://u@h/db"], ["--storage", "oracle"]),
     Row("--storage a folder", ["ls", "--storage", "sqlite:///{dir}/sub"], ["is a folder"]),
     Row("--storage not a database", ["ls", "--storage", "sqlite:///{dir}/junk.db"], ["junk.db", "not a database"]),
+    Row("--storage on a read-only file system", ["ls", "--storage", "sqlite:////proc/tunelab.db"],
+        ["/proc/tunelab.db", "unable to open"]),
+    Row("--storage folder cannot be made", ["ls", "--storage", "sqlite:////proc/tunelab/x.db"],
+        ["cannot make the folder", "/proc/tunelab"]),
     Row("--storage another program's database", ["ls", "--storage", "sqlite:///{dir}/other.db"],
         ["other.db", "another program", "jobs"]),
     Row("--storage password, server down", ["ls", "--storage", "{pg_secret}"], ["--storage", "***"]),

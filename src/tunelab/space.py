@@ -495,8 +495,15 @@ class Space:
             for parent, values in param.when.items():
                 if parent not in seen:
                     raise ValueError(f"{param.name}: `when` names {parent!r}, which must be an earlier parameter")
+                if not values:
+                    raise ValueError(f"{param.name}: `when` lists no value of {parent!r}, so {param.name} would "
+                                     f"never be used; list the values of {parent!r} that use it")
                 for value in values:
-                    seen[parent].validate(value)
+                    try:
+                        seen[parent].validate(value)
+                    except ValueError as exc:
+                        raise ValueError(f"{param.name}: `when` gives {parent!r} a value it never takes: {exc}") \
+                            from None
             seen[param.name] = param
         self._by_name = seen
 
