@@ -22,7 +22,7 @@ PlotKind = enum.Enum("PlotKind", {k: k for k in KINDS}, type=str)
 @app.command()
 def dashboard(
     storage: StorageOption = None,
-    port: Annotated[int, typer.Option(help="Port to serve on (0: any free port).")] = 8080,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to serve on (0: any free port).")] = 8080,
     host: Annotated[str, typer.Option(
         help="Address to bind. Anything but loopback requires a token on every request.")] = "127.0.0.1",
     token: Annotated[str | None, typer.Option(
@@ -36,10 +36,11 @@ def dashboard(
     store = open_storage(storage)
     try:
         server = DashboardServer(DashboardData(store), host, port, token)
-    except OSError as exc:
+    except (OSError, OverflowError) as exc:
         store.close()
-        raise UserError(f"--port: cannot serve on {host}:{port} ({exc.strerror}); choose another port "
-                        f"or --port 0 for any free one") from None
+        raise UserError(f"--port: cannot serve on {host}:{port} ({getattr(exc, 'strerror', None) or exc}); "
+                        f"choose another port or --host, or "
+                        f"--port 0 for any free one") from None
     shown = host if ":" not in host else f"[{host}]"
     url = f"http://{shown}:{server.server_address[1]}/" + (f"?token={token}" if token else "")
     typer.echo(f"tunelab dashboard on {url} (Ctrl-C to stop)", err=False)
