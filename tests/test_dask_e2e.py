@@ -309,3 +309,21 @@ def test_a_function_objective_runs_on_the_workers_by_module_path(workdir, storag
     assert len({j["extra_results"]["pid"] for j in finished}) == 3, "one process per trial, not the coordinator"
     assert all(" worker tcp://" in j["attempts"][0]["host"] for j in jobs)
     assert result.best is not None
+
+
+def test_a_task_dask_runs_again_refuses_an_attempt_already_started(tmp_path):
+    """What a scheduler with allowed-failures > 0 does after a worker death, done by hand:
+    the second run of an attempt's task must not start the trial again."""
+    from distributed import Client, Event, LocalCluster
+
+    from tunelab.executors import Launch
+    from tunelab.executors.dask import run_attempt
+    from tunelab.runner import launch_to_dict
+
+    launch = Launch(key=7, config={}, folder=tmp_path / "a", argv=[sys.executable, "-c", "open('ran', 'w')"],
+                    cwd=str(tmp_path))
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster, Client(cluster) as client:
+        Event("tunelab-claim-run1-7", client=client).set()
+        result = client.submit(run_attempt, launch_to_dict(launch, 1.0), "run1", pure=False).result(timeout=60)
+    assert result["kind"] == "exit" and result["lost"] and "re-ran" in result["error"]
+    assert not (tmp_path / "ran").exists() and not (tmp_path / "a").exists()

@@ -64,12 +64,11 @@ def run_attempt(launch: dict[str, Any], run: str, lapse: float = LAPSE, gpus: in
         The attempt's exit event as a dict (its other events went to the run's queue).
     """
     key = int(launch["key"])
-    claim = Variable(_name("claim", run, key))
-    with contextlib.suppress(TimeoutError):
-        earlier = claim.get(timeout=0.2)
-        return _exit(key, f"lost: already started on {earlier}; Dask re-ran the task", lost=True)
+    claim = Event(_name("claim", run, key))
+    if claim.is_set():
+        return _exit(key, "lost: its worker went away and Dask re-ran the task; tunelab retries it", lost=True)
+    claim.set()
     where = f"{socket.gethostname()} worker {get_worker().address}"
-    claim.set(where)
     ids = _GPUS.take(gpus)
     if gpus:
         launch = {**launch, "env": {**launch["env"], "CUDA_VISIBLE_DEVICES": ",".join(ids)}}
@@ -242,7 +241,7 @@ class DaskExecutor(Executor):
 
     def _forget(self, key: int) -> None:
         with contextlib.suppress(Exception):
-            Variable(_name("claim", self.run, key), client=self.client).delete()
+            Event(_name("claim", self.run, key), client=self.client).clear()
             Event(_name("stop", self.run, key), client=self.client).clear()
 
     def shutdown(self) -> None:
