@@ -79,6 +79,12 @@ def test_trial_report_refuses_booleans_and_huge_integers(value, reason):
         trial.report(value)
 
 
+@pytest.mark.parametrize("step", [True, "3", 1.5, None])
+def test_an_intermediate_step_must_be_a_whole_number(step):
+    with pytest.raises(TypeError, match="step must be a whole number"):
+        trial.report_intermediate(0.5, step)
+
+
 def test_a_huge_report_fails_the_job_with_a_clear_reason(workdir, storage_url):
     """End to end: the job fails, its reason names the problem, and tunelab prints no traceback of its own."""
     write(workdir / "train.py", 'print(\'#tunelab:{"kind": "final", "value": ' + str(10**400) + '}\')\n')

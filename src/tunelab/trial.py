@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import operator
 import os
 import sys
 from collections.abc import Callable
@@ -130,6 +131,18 @@ def report_extra(**extra: float) -> None:
     _emit(protocol.Report("extra", extra={k: _float(v, k) for k, v in extra.items()}))
 
 
+def _step(step: Any) -> int:
+    """A step as an int: any integer (NumPy's too) or a whole float; never a bool or text."""
+    if isinstance(step, float) and step.is_integer():
+        return int(step)
+    try:
+        if not isinstance(step, bool):
+            return operator.index(step)
+    except TypeError:
+        pass
+    raise TypeError(f"step must be a whole number (an epoch, an iteration), got {step!r}")
+
+
 def report_intermediate(value: float, step: int) -> bool:
     """Report an intermediate value at ``step`` (an epoch, an iteration).
 
@@ -139,7 +152,7 @@ def report_intermediate(value: float, step: int) -> bool:
     Raises:
         TrialStopped: in a function trial that tunelab stopped.
     """
-    _emit(protocol.Report("intermediate", value=_float(value, "value"), step=int(step)))
+    _emit(protocol.Report("intermediate", value=_float(value, "value"), step=_step(step)))
     stop = should_stop()
     if stop and os.environ.get(_RAISE_ON_STOP_ENV):
         raise TrialStopped(f"stopped early at step {step}")
