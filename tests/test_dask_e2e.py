@@ -44,6 +44,8 @@ def test_cli_runs_on_a_local_cluster_with_live_reports_and_a_stopper(workdir, st
     hosts = {j["attempts"][-1]["host"] for j in jobs}
     assert all(" worker tcp://127.0.0.1:" in h for h in hosts)
     assert len(hosts) >= 2, "jobs should spread over the workers"
+    table = tunelab("show", "onDask", "--storage", storage_url, env={"COLUMNS": "300"}).stdout
+    assert "host" in table and all(h.split(" worker ")[1] in table for h in hosts), table
     for job in jobs:
         if job["status"] == "finished":
             assert job["result"] == pytest.approx((job["config"]["x"] - 1) ** 2)

@@ -75,11 +75,14 @@ def show(
     if result.objectives:
         _show_front(result, names)
     values = [name for name, _ in result.objectives] or ["value"]
-    table = Table("job", "status", *values, *names, "attempts", "error")
+    hosts = {j.id: j.attempts[-1].host or "" for j in result.jobs if j.attempts}
+    placed = ["host"] if len(set(hosts.values())) > 1 else []  # shown when jobs ran in several places
+    table = Table("job", "status", *values, *names, "attempts", *placed, "error")
     for row in result.rows():
         shown = [_number(row.get(v)) + ("*" if row.get("pareto") and i == 0 else "") for i, v in enumerate(values)]
+        where = [hosts.get(row["job_id"], "")] if placed else []
         table.add_row(str(row["job_id"]), row["status"], *shown, *(str(row.get(n, "")) for n in names),
-                      str(row["attempts"]), (row["error"] or "")[:60])
+                      str(row["attempts"]), *where, (row["error"] or "")[:60])
     Console().print(table)
 
 
