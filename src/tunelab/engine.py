@@ -239,6 +239,7 @@ class Engine:
         """
         self._claim()
         try:
+            self._outlive_old_trials()
             self._restore()
             try:
                 outcome = self._loop()
@@ -254,6 +255,17 @@ class Engine:
         finally:
             self.storage.release(self.experiment.id, self.owner)
         return outcome
+
+    def _outlive_old_trials(self) -> None:
+        """After a coordinator that died without letting go (kill -9) while its jobs ran on
+        Dask workers, wait until those workers have stopped its trials by themselves (they
+        do ``resource_args.lapse`` seconds after its last heartbeat, then the stop sequence),
+        so that no job runs twice at once. A local cluster's workers died with it: no wait."""
+        beat, cluster = self.experiment.beat, self.spec.resource_args.cluster
+        if self.spec.resource != "dask" or beat is None or cluster and cluster.get("kind", "local") == "local":
+            return
+        grace = self.spec.runtime_args.grace_period
+        time.sleep(max(self.spec.resource_args.lapse + 2 * BEAT_INTERVAL + 2 * grace + 1 - (time.time() - beat), 0))
 
     def _claim(self) -> None:
         other = self.storage.claim(self.experiment.id, self.owner, owner_gone)

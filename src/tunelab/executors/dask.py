@@ -149,7 +149,7 @@ class _Pulse:
         now = time.monotonic()
         if now - self.looked >= BEAT:
             self.looked = now
-            with contextlib.suppress(TimeoutError):
+            with contextlib.suppress(Exception):  # no answer, or no scheduler any more: no news
                 value = self.beat.get(timeout=1)
                 if value != self.seen:
                     self.seen, self.changed = value, now
