@@ -20,8 +20,8 @@ def describe(exc: OSError, argv: list[str] | None, cwd: str) -> str:
     """The reason an attempt with ``argv`` in ``cwd`` failed to start with ``exc``.
 
     Example:
-        >>> describe(PermissionError(errno.EACCES, "Permission denied", "./train.sh"), ["./train.sh"], "/work")
-        "cannot start: ./train.sh: permission denied; make it executable with `chmod +x ./train.sh`"
+        >>> print(describe(PermissionError(errno.EACCES, "Permission denied", "./train.sh"), ["./train.sh"], "/"))
+        cannot start: ./train.sh: permission denied; make it executable with `chmod +x ./train.sh`
     """
     program = argv[0] if argv else None
     if not os.path.isdir(cwd):
