@@ -11,9 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tunelab._owner import describe
-from tunelab.cli._common import StorageOption, open_storage
-from tunelab.control import NoEngine, ask_score, await_answer
+from tunelab.cli._common import StorageOption, ask_engine, open_storage
+from tunelab.control import ask_score
 from tunelab.results import ExperimentResult
 
 app = typer.Typer()
@@ -130,19 +129,9 @@ def report(
     storage: StorageOption = None,
 ) -> None:
     """Give the score of a job run by hand (the `passive` resource) to the engine running it."""
-    store = open_storage(storage)
-    try:
-        exp = store.experiment(experiment)
-        try:
-            request = ask_score(store, exp, job, value)
-        except NoEngine as exc:
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(1) from None
-        answer = await_answer(store, request, wait)
-    finally:
-        store.close()
-    if answer.handled is None:
-        typer.echo(f"sent the score to the engine ({describe(exp.owner, exp.beat)}); it has not answered in {wait:g}s")
+    answer = ask_engine(storage, experiment, lambda store, exp: ask_score(store, exp, job, value), wait,
+                        "sent the score to the engine")
+    if answer is None:
         return
     typer.echo(answer.outcome)
     if not answer.outcome.startswith("recorded"):  # the engine's answer when it took the score

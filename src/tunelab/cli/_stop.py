@@ -6,9 +6,8 @@ from typing import Annotated
 
 import typer
 
-from tunelab._owner import describe
-from tunelab.cli._common import StorageOption, open_storage
-from tunelab.control import NoEngine, ask_stop, await_answer
+from tunelab.cli._common import StorageOption, ask_engine
+from tunelab.control import ask_stop
 
 app = typer.Typer()
 
@@ -23,18 +22,7 @@ def stop(
     storage: StorageOption = None,
 ) -> None:
     """Stop a running experiment cleanly, or one of its jobs; `tunelab resume` goes on later."""
-    store = open_storage(storage)
-    try:
-        exp = store.experiment(experiment)
-        try:
-            request = ask_stop(store, exp, job, cancel)
-        except NoEngine as exc:
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(1) from None
-        answer = await_answer(store, request, wait)
-    finally:
-        store.close()
-    if answer.handled is None:
-        typer.echo(f"asked the engine ({describe(exp.owner, exp.beat)}) to stop; it has not answered in {wait:g}s")
-        return
-    typer.echo(answer.outcome)
+    answer = ask_engine(storage, experiment, lambda store, exp: ask_stop(store, exp, job, cancel), wait,
+                        "asked the engine to stop")
+    if answer is not None:
+        typer.echo(answer.outcome)
