@@ -14,8 +14,11 @@ the rest:
   ``n_iterations`` -> ``iterations``; ``min_points_in_model: ""`` means the default and
   is dropped. Both hand the budget to the script under ``n_iterations``, as Auptimizer
   does (``budget_name``).
-* ``resource`` ``node`` / ``aws`` / ``ssh`` is refused in one line until SSH/Dask
-  executors exist; ``runtime_args`` keeps ``env`` (``overwrite`` is moot locally).
+* ``resource`` ``node`` (or ``ssh``) runs on Auptimizer's hosts through a Dask SSH
+  cluster: ``resource_args.nodes`` gives them as Auptimizer's node file does (a path to
+  that file, or a list of its lines, ``user@host[:port] [key]``), and the optional
+  ``resource_args.python`` the Python to start there. ``aws`` is refused in one line
+  naming the Dask route. ``runtime_args`` keeps ``env`` (``overwrite`` is moot locally).
 * Spearmint's per-parameter ``"size": 1`` is dropped.
 * Documented defaults (Auptimizer's docs, where its code disagrees): ``target`` is
   ``max`` and ``n_samples`` is 10 for sampling proposers.
@@ -37,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from tunelab.exceptions import UserError
-from tunelab.executors.kinds import remote_route
+from tunelab.executors.kinds import Machine, remote_route, ssh_cluster
 
 _SAMPLING = {"random", "gp", "tpe", "anneal"}
 _REMOTE = {"node", "aws", "ssh"}
@@ -90,9 +93,38 @@ def is_auptimizer_only(data: dict[str, Any]) -> bool:
 
 
 def _check_resource(data: dict[str, Any]) -> None:
-    resource = data.get("resource")
-    if resource in _REMOTE:
-        raise UserError(f"resource: {resource!r} is not run directly; {remote_route(resource)}")
+    if data.get("resource") == "aws":
+        raise UserError(f"resource: 'aws' is not run directly; {remote_route('aws')}")
+
+
+def _nodes(args: dict[str, Any]) -> dict[str, Any]:
+    """``resource_args`` of a ``node`` experiment: its hosts as a Dask SSH cluster."""
+    nodes = args.get("nodes")
+    if isinstance(nodes, str):
+        try:
+            nodes = Path(_from_start_folder(nodes)).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise UserError(f"resource_args.nodes: cannot read the node file {args['nodes']!r} "
+                            f"({exc.strerror}); give Auptimizer's node file or a list of its lines") from None
+    lines = [line.strip() for line in nodes or [] if isinstance(line, str) and line.strip()] \
+        if isinstance(nodes, list) or nodes is None else None
+    if not lines:
+        raise UserError(f"resource_args.nodes: {args.get('nodes')!r} names no host; resource 'node' needs its hosts, "
+                        "as Auptimizer's node file gives them: \"nodes\": \"node.txt\" or a list of "
+                        "'user@host[:port] [key]' lines")
+    python = args.get("python")
+    return {"cluster": ssh_cluster([_machine(line, i, python) for i, line in enumerate(lines)])}
+
+
+def _machine(line: str, index: int, python: str | None) -> Machine:
+    """One line of Auptimizer's node file: ``user@host[:port] [key]``."""
+    address, _, key = line.partition(" ")
+    user, at, host = address.partition("@")
+    host, _, port = host.partition(":")
+    if not (at and user and host) or (port and not port.isdigit()):
+        raise UserError(f"resource_args.nodes[{index}]: {line!r} is not a host; write it as Auptimizer's node "
+                        "file does: user@host, user@host:port, optionally followed by a key file")
+    return Machine(host, int(port or 22), user, key.strip() or None, python)
 
 
 def _proposer(data: dict[str, Any], spec: dict[str, Any]) -> None:
@@ -177,6 +209,8 @@ def translate(data: dict[str, Any], path: Path) -> dict[str, Any]:
         spec["parameter_config"] = _parameters(spec["parameter_config"])
     if "runtime_args" in spec:
         spec["runtime_args"] = _runtime_args(spec["runtime_args"])
+    if spec.get("resource") in _REMOTE:
+        spec["resource"], spec["resource_args"] = "dask", _nodes(dict(data.get("resource_args") or {}))
     if isinstance(spec.get("job_failure"), dict):
         spec["job_failure"] = {"job_retries": JOB_RETRIES, **spec["job_failure"]}
     if isinstance(spec.get("workingdir", "."), str):
