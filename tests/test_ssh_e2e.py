@@ -91,19 +91,34 @@ def test_nni_remote_password_is_refused_with_a_line_about_keys(workdir, storage_
     assert "trainingService.machineList[0].password" in out.stderr and "sshKeyFile" in out.stderr
 
 
-def test_auptimizer_node_resource_runs_on_the_hosts_of_its_node_file(workdir, storage_url, sshd):
-    port, key = sshd
-    write(workdir / "trial.py", TRIAL)
-    user = os.environ.get("USER", "root")
-    write(workdir / "node.txt", f"{user}@127.0.0.1:{port} {key}\n{user}@127.0.0.2:{port} {key}\n")
-    experiment = write(workdir / "exp_node.json", json.dumps({
-        "name": "./2dfunc_diff_res/exp_node.json", "workingdir": str(workdir), "proposer": "random",
+def _aup_node_experiment(folder: Path, nodes: str) -> Path:
+    write(folder / "trial.py", TRIAL)
+    write(folder / "node.txt", nodes)
+    return write(folder / "exp_node.json", json.dumps({
+        "name": "./2dfunc_diff_res/exp_node.json", "workingdir": str(folder), "proposer": "random",
         "n_samples": 4, "random_seed": 1, "script": "trial.py", "resource": "node", "n_parallel": 2, "target": "min",
         "parameter_config": [{"name": "x", "range": [0, 2], "type": "float"}],
         "resource_args": {"max_retries": 2, "reconn_wait_time": 3, "nodes": "node.txt", "python": sys.executable}}))
+
+
+def test_auptimizer_node_resource_runs_on_the_hosts_of_its_node_file(workdir, storage_url, sshd):
+    port, key = sshd
+    user = os.environ.get("USER", "root")
+    experiment = _aup_node_experiment(workdir, f"{user}@127.0.0.1:{port} {key}\n{user}@127.0.0.2:{port} {key}\n")
     out = tunelab("run", str(experiment), "--storage", storage_url, cwd=workdir)
     assert out.returncode == 0, out.stderr[-2000:]
     jobs = show("exp_node", storage_url)["jobs"]
     assert [j["status"] for j in jobs] == ["finished"] * 4
     assert all(j["result"] == pytest.approx((j["config"]["x"] - 1) ** 2) for j in jobs)
     assert len({j["attempts"][0]["host"] for j in jobs}) == 2, "both hosts of the node file ran jobs"
+
+
+def test_a_node_that_refuses_ssh_is_one_line_and_nothing_recorded(workdir, storage_url):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    experiment = _aup_node_experiment(workdir, f"{os.environ.get('USER', 'root')}@127.0.0.1:{port}\n")
+    out = tunelab("run", str(experiment), "--storage", storage_url, cwd=workdir)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr[-2000:]
+    assert "resource_args.cluster: cannot start the 'ssh' cluster" in out.stderr and "Traceback" not in out.stderr
+    assert tunelab("show", "exp_node", "--storage", storage_url).returncode == 2

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -24,6 +25,7 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -283,7 +285,7 @@ def connect(scheduler: str | None, cluster: dict[str, Any] | None, worker_timeou
             client = Client(started, timeout=worker_timeout)
     except UserError:
         raise
-    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+    except (OSError, TimeoutError, ValueError, TypeError, RuntimeError) as exc:  # RuntimeError: a cluster's start
         what = f"cannot reach the Dask scheduler at {scheduler}" if scheduler else \
             f"cannot start the {cluster.get('kind')!r} cluster"
         raise UserError(f"{field}: {what} ({_one_line(exc)}); check the address and that `dask scheduler` runs "
@@ -313,11 +315,20 @@ def _start_cluster(options: dict[str, Any]) -> Any:
         if kind == "ssh":
             from distributed import SSHCluster
 
+            _quiet_ssh()
             return SSHCluster(**options)
         jobs = int(options.pop("jobs", 1))
         cluster = jobqueue_cluster(kind, options)
     cluster.scale(jobs=jobs)
     return cluster
+
+
+def _quiet_ssh() -> None:
+    """Keep an SSH cluster's start to tunelab's own lines: asyncssh warns about DSA keys
+    at import, and Dask's SSH deployment logs every remote process's output at INFO."""
+    warnings.filterwarnings("ignore", module=r"asyncssh(\.|$)")
+    for name in ("distributed.deploy.ssh", "distributed.deploy.spec", "asyncssh"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def jobqueue_cluster(kind: str, options: dict[str, Any]) -> Any:
