@@ -106,8 +106,8 @@ def _nodes(args: dict[str, Any]) -> dict[str, Any]:
         except OSError as exc:
             raise UserError(f"resource_args.nodes: cannot read the node file {args['nodes']!r} "
                             f"({exc.strerror}); give Auptimizer's node file or a list of its lines") from None
-    lines = [line.strip() for line in nodes or [] if isinstance(line, str) and line.strip()] \
-        if isinstance(nodes, list) or nodes is None else None
+    lines = [line.strip() for line in nodes if isinstance(line, str) and line.strip()] \
+        if isinstance(nodes, list) else []
     if not lines:
         raise UserError(f"resource_args.nodes: {args.get('nodes')!r} names no host; resource 'node' needs its hosts, "
                         "as Auptimizer's node file gives them: \"nodes\": \"node.txt\" or a list of "
