@@ -19,17 +19,34 @@ Usage::
 Every job starts two Python processes (the runner and the trial) on its worker, so on a
 machine with fewer cores than workers start-up competes with the sleeps: read the
 figures with the core count printed beside them.
+
+``--scale`` measures the coordinator instead: ``--jobs`` (default 10,000) jobs in one
+experiment on a ``dask scheduler`` and ``dask worker`` started as separate processes, so
+that this process holds only the engine and the Dask client. Each job is ``echo`` printing
+its result (the cheapest trial there is; proposer ``random``). A thread samples this
+process's CPU time every 0.2 s; the jobs' stored end times map it to the number of jobs
+finished, which gives CPU ms and wall ms per job for each 1,000 jobs, and the ratio of the
+last 1,000 to the first (target: <= 1.2)::
+
+    python benchmarks/cluster.py --scale              # 10,000 jobs on 4 workers
+    python benchmarks/cluster.py --scale --jobs 2000
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import os
 import platform
+import sqlite3
+import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 SLEEPER = """
@@ -94,15 +111,133 @@ def _figures(spans: list[tuple[float, float]], slots: int, begun: float, ended: 
             "utilisation_total": busy / (slots * (ended - begun))}
 
 
+RESULTS = Path(__file__).parent / "results"
+"""Where the figures are written as JSON."""
+BLOCK = 1000
+"""Jobs per row of the ``--scale`` table."""
+
+
+@contextmanager
+def dask_processes(folder: str, workers: int) -> Iterator[str]:
+    """A ``dask scheduler`` and ``workers`` single-thread ``dask worker`` processes, each
+    its own process (argv lists, output to files in ``folder``); yields the scheduler's address."""
+    address_file = Path(folder, "scheduler.json")
+    dask = [sys.executable, "-m", "dask"]
+    started: list[subprocess.Popen] = []
+    with open(Path(folder, "dask.log"), "wb") as log:
+        try:
+            started.append(subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                             "--no-dashboard", "--scheduler-file", str(address_file)],
+                                            stdout=log, stderr=log))
+            deadline = time.monotonic() + 60
+            while not address_file.exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            address = json.loads(address_file.read_text())["address"]
+            started += [subprocess.Popen([*dask, "worker", address, "--nthreads", "1", "--no-dashboard",
+                                          "--no-nanny", "--name", f"w{i}"], stdout=log, stderr=log)
+                        for i in range(workers)]
+            yield address
+        finally:
+            for proc in started:
+                proc.terminate()
+            for proc in started:
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+class CpuSampler:
+    """Records (wall time, this process's CPU time) every ``interval`` seconds in a thread."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self.samples: list[tuple[float, float]] = []
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> CpuSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join()
+        self.samples.append((time.time(), time.process_time()))
+
+    def _sample(self) -> None:
+        while not self._done.is_set():
+            self.samples.append((time.time(), time.process_time()))
+            self._done.wait(self.interval)
+
+    def cpu_at(self, when: float) -> float:
+        """The process's CPU time at ``when``, interpolated between the two nearest samples."""
+        times = [t for t, _ in self.samples]
+        i = min(max(bisect.bisect_left(times, when), 1), len(times) - 1)
+        (t0, c0), (t1, c1) = self.samples[i - 1], self.samples[i]
+        return c0 + (c1 - c0) * min(max((when - t0) / (t1 - t0), 0.0), 1.0) if t1 > t0 else c1
+
+
+def coordinator_cost(jobs: int, workers: int) -> dict:
+    """Run ``jobs`` echo jobs on separate Dask processes; the coordinator's CPU and wall
+    time per job for each :data:`BLOCK` jobs, in the order they finished."""
+    from tunelab import api
+
+    with tempfile.TemporaryDirectory() as folder, dask_processes(folder, workers) as address:
+        spec = {"name": "scale", "command": ["echo", "#Auptimizer:{x}"], "n_samples": jobs, "n_parallel": workers,
+                "proposer": "random", "random_seed": 0, "workingdir": folder,
+                "parameter_config": [{"name": "x", "type": "float", "range": [0, 1]}],
+                "resource": "dask", "resource_args": {"scheduler": address}}
+        database = f"{folder}/tunelab.db"
+        with CpuSampler() as sampler:
+            api.run(spec, storage=f"sqlite:///{database}")
+        with sqlite3.connect(database) as conn:
+            begun = conn.execute("SELECT min(started) FROM attempts").fetchone()[0]
+            ends = [row[0] for row in conn.execute("SELECT ended FROM jobs WHERE status = 'finished' ORDER BY ended")]
+    marks = [begun] + [ends[min(k, len(ends)) - 1] for k in range(BLOCK, len(ends) + BLOCK, BLOCK)]
+    blocks = []
+    for start, end in zip(marks, marks[1:]):
+        done = sum(start < t <= end for t in ends) or 1
+        blocks.append({"cpu_ms": 1000 * (sampler.cpu_at(end) - sampler.cpu_at(start)) / done,
+                       "wall_ms": 1000 * (end - start) / done, "jobs": done})
+    return {"jobs": len(ends), "workers": workers, "blocks": blocks,
+            "ratio_cpu": blocks[-1]["cpu_ms"] / blocks[0]["cpu_ms"],
+            "ratio_wall": blocks[-1]["wall_ms"] / blocks[0]["wall_ms"]}
+
+
+def print_cost(cost: dict) -> None:
+    """The ``--scale`` table: one row per :data:`BLOCK` jobs, then the last/first ratios."""
+    print(f"coordinator cost, {cost['jobs']} echo jobs on {cost['workers']} Dask workers (separate processes); "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"{'jobs':>13} {'CPU ms/job':>11} {'wall ms/job':>12}")
+    done = 0
+    for block in cost["blocks"]:
+        print(f"{done + 1:>6}-{done + block['jobs']:<6} {block['cpu_ms']:>11.2f} {block['wall_ms']:>12.2f}")
+        done += block["jobs"]
+    print(f"{'last / first':>13} {cost['ratio_cpu']:>10.2f}x {cost['ratio_wall']:>11.2f}x   (target <= 1.2x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--jobs", type=int, default=2000)
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--jobs", type=int, help="default 2,000; 10,000 with --scale")
+    parser.add_argument("--workers", type=int, help="default 8; 4 with --scale")
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--quick", action="store_true", help="160 jobs")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "cluster.json")
+    parser.add_argument("--out", type=Path, help="JSON of the figures; default results/cluster.json "
+                                                  "(results/cluster_scale.json with --scale)")
+    parser.add_argument("--scale", action="store_true",
+                        help="coordinator cost per job over one long experiment, instead of slot utilisation")
     args = parser.parse_args()
-    jobs = 160 if args.quick else args.jobs
+    if args.scale:
+        cost = coordinator_cost(args.jobs or 10_000, args.workers or 4)
+        print_cost(cost)
+        out = args.out or RESULTS / "cluster_scale.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"cores": os.cpu_count(), **cost}, indent=1))
+        return
+    jobs = 160 if args.quick else args.jobs or 2000
+    args.workers = args.workers or 8
     rows = {"tunelab (Dask LocalCluster)": tunelab_utilisation(jobs, args.workers, args.seconds)}
     ray_row = ray_utilisation(jobs, args.workers, args.seconds)
     if ray_row is not None:
@@ -115,8 +250,9 @@ def main() -> None:
               f"{row['start_up_s']:>10.1f}")
     if ray_row is None:
         print("Ray Tune: skipped (pip install ray to compare)")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"jobs": jobs, "workers": args.workers, "seconds": args.seconds,
+    out = args.out or RESULTS / "cluster.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"jobs": jobs, "workers": args.workers, "seconds": args.seconds,
                                     "cores": os.cpu_count(), "rows": rows}, indent=1))
 
 
