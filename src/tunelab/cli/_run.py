@@ -6,7 +6,7 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -90,6 +90,7 @@ def run(
     """Run an experiment file to its end (Ctrl-C or SIGTERM stops cleanly; `tunelab resume` goes on)."""
     from tunelab import api
     from tunelab.loader import load_experiment
+    from tunelab.placement import placement
     from tunelab.spec import parse_spec, resolve_paths
 
     overrides = {k: v for k, v in {"name": name, "proposer": proposer, "n_samples": n_samples,
@@ -107,7 +108,7 @@ def run(
         raise UserError(f"--run: only a DeepHyper problem file (.py) takes --run, got {experiment.name}")
     else:
         data = load_experiment(experiment).model_dump(exclude_none=True)
-    data = {**data, **overrides, **_placement(data, resource, scheduler)}
+    data = {**data, **overrides, **placement(data, resource, scheduler)}
     spec = resolve_paths(parse_spec(data), experiment.resolve().parent)
     store = open_storage(storage)
     try:
@@ -115,16 +116,6 @@ def run(
     finally:
         store.close()
     _execute(storage, spec.name, live, executor)
-
-
-def _placement(data: dict[str, Any], resource: str | None, scheduler: str | None) -> dict[str, Any]:
-    """The ``resource`` and ``resource_args`` that ``--resource``/``--scheduler`` make of the file's."""
-    if scheduler is None:
-        return {"resource": resource} if resource else {}
-    if resource not in (None, "dask"):
-        raise UserError(f"--resource: --scheduler runs on Dask, so --resource must be dask, got {resource!r}")
-    args = {k: v for k, v in (data.get("resource_args") or {}).items() if k != "cluster"}
-    return {"resource": "dask", "resource_args": {**args, "scheduler": scheduler}}
 
 
 @app.command()

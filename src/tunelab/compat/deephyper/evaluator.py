@@ -262,6 +262,11 @@ def _workers(method: str, kwargs: dict[str, Any]) -> int:
 class Evaluator:
     """Runs ``run`` on tunelab's worker processes; build it with :meth:`create`.
 
+    ``sized`` is False when the method's options leave the number of workers open (as
+    DeepHyper's ``ray`` and ``mpicomm`` do, taking it from their cluster): the search then
+    runs ``num_workers`` (1) jobs at a time locally, and as many as the cluster has
+    threads on a Dask scheduler (``$TUNELAB_SCHEDULER``).
+
     Example:
         >>> from tunelab.compat.deephyper.evaluator import translate_output as run
         >>> Evaluator.create(run, method="process", method_kwargs={"num_workers": 2}).num_workers
@@ -269,9 +274,10 @@ class Evaluator:
     """
 
     def __init__(self, run_function: Callable[..., Any], num_workers: int = 1,
-                 run_function_kwargs: dict[str, Any] | None = None) -> None:
+                 run_function_kwargs: dict[str, Any] | None = None, *, sized: bool = True) -> None:
         self.run_function = run_function
         self.num_workers = num_workers
+        self.sized = sized
         self.run_function_kwargs = dict(run_function_kwargs or {})
         self.env = job_env(reference(run_function), self.run_function_kwargs)
 
@@ -291,7 +297,8 @@ class Evaluator:
         ignored = sorted(set(kwargs) & set(_IGNORED_KWARGS))
         if ignored:
             warnings.warn(f"Evaluator.create: tunelab ignores method_kwargs {ignored}", stacklevel=2)
-        return cls(run_function, _workers(method, kwargs), kwargs.get("run_function_kwargs"))
+        sized = method == "serial" or "num_workers" in kwargs or "num_cpus" in kwargs
+        return cls(run_function, _workers(method, kwargs), kwargs.get("run_function_kwargs"), sized=sized)
 
     @property
     def objective(self) -> Callable[..., Any]:

@@ -30,6 +30,7 @@ from tunelab.compat.deephyper.problem import HpProblem
 from tunelab.compat.deephyper.solution import SolutionSelection
 from tunelab.exceptions import UserError
 from tunelab.optimizer import Optimizer
+from tunelab.placement import cluster_threads, placement_from_env
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -125,7 +126,10 @@ class Search:
         self.initial_points = [dict(p) for p in points or []]
 
     def spec(self, max_evals: int = -1, timeout: float | None = None) -> dict[str, Any]:
-        """The native tunelab spec this search runs.
+        """The native tunelab spec this search runs: on tunelab's local worker processes,
+        or where ``$TUNELAB_RESOURCE`` / ``$TUNELAB_SCHEDULER`` say (a Dask scheduler: then
+        an evaluator whose options leave the number of workers open uses every thread of
+        the cluster).
 
         Raises:
             UserError: no evaluator was given to the search.
@@ -143,6 +147,10 @@ class Search:
             "runtime_args": {"env": evaluator.env},
             "job_failure": {"ignore_fail": True},
         }
+        spec.update(placement_from_env(spec))
+        scheduler = spec.get("resource_args", {}).get("scheduler")
+        if scheduler and not evaluator.sized:
+            spec["n_parallel"] = cluster_threads(scheduler) or evaluator.num_workers
         if self.proposer_args:
             spec["proposer_args"] = dict(self.proposer_args)
         if max_evals is not None and max_evals > 0:
