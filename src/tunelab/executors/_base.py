@@ -5,7 +5,7 @@
 job folder (``config.json``, ``events.jsonl``, ``stdout``, ``stderr``), reading reports,
 timeouts, and the stop sequence (stop file, SIGTERM after a grace period, SIGKILL).
 Its subclasses implement ``_launch``, ``_exited`` and ``_signal``. Executors of other
-machines (Dask) implement :class:`Executor` and place ``tunelab.runner`` beside each trial.
+machines (Dask) implement :class:`Executor` and call :func:`tunelab.runner.run` beside each trial.
 """
 
 from __future__ import annotations

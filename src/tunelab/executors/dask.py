@@ -1,10 +1,10 @@
-"""Runs attempts on a Dask cluster: one task per attempt starts a runner on a worker.
+"""Runs attempts on a Dask cluster: one task per attempt runs it on a worker.
 
 Needs the ``dask`` extra (``pip install "tunelab[dask]"``). Each attempt is one Dask task
-(:func:`run_attempt`) that starts ``python -m tunelab.runner`` as a subprocess on its
-worker, so the trial runs there exactly as it does locally, and forwards the runner's
-events to the coordinator through a distributed ``Queue`` of the run; the task's return
-value carries the exit. Stops travel down through a distributed ``Event`` per attempt.
+(:func:`run_attempt`) that runs it through :mod:`tunelab.runner` in the worker's own
+process, so the trial runs there exactly as it does locally, and forwards its events to
+the coordinator through a distributed ``Queue`` of the run; the task's return value
+carries the exit. Stops travel down through a distributed ``Event`` per attempt.
 Only JSON-able dicts cross the wire; the user's code is started by argv, never shipped.
 
 Dask re-runs a task whose worker died; tunelab must not, because its engine retries
@@ -16,12 +16,9 @@ by an earlier run refuses to start it: an attempt runs at most once.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -33,10 +30,11 @@ import dask
 from distributed import Client, Event, Queue, Variable, get_worker
 from distributed.client import FutureCancelledError
 
+from tunelab import runner
 from tunelab.exceptions import UserError
 from tunelab.executors._base import EXIT, Executor, Launch
 from tunelab.executors._base import Event as AttemptEvent
-from tunelab.runner import STOP, Lines, event_from_dict, launch_to_dict
+from tunelab.runner import event_from_dict, event_to_dict, launch_from_dict, launch_to_dict
 
 NO_AUTO_RETRY = {"distributed.scheduler.allowed-failures": 0}
 """Dask configuration of the clusters tunelab starts: a task whose worker died is not re-run."""
@@ -53,7 +51,7 @@ and stops its trial (a worker of an outside scheduler outlives a coordinator kil
 
 
 def run_attempt(launch: dict[str, Any], run: str, lapse: float = LAPSE, gpus: int = 0) -> dict[str, Any]:
-    """The Dask task of one attempt: run it on this worker through ``tunelab.runner``.
+    """The Dask task of one attempt: run it on this worker (:func:`tunelab.runner.run`).
 
     Args:
         launch: the attempt (:func:`~tunelab.runner.launch_to_dict`).
@@ -63,49 +61,41 @@ def run_attempt(launch: dict[str, Any], run: str, lapse: float = LAPSE, gpus: in
             resources (``GPU=2``) ensure that many are free.
 
     Returns:
-        The attempt's exit event as a dict (its other events went to the run's queue).
+        The attempt's exit event as a dict, also the last the task put in the run's queue.
     """
     key = int(launch["key"])
     claim = Event(_name("claim", run, key))
     if claim.is_set():
         return _exit(key, "lost: its worker went away and Dask re-ran the task; tunelab retries it", lost=True)
     claim.set()
-    where = f"{socket.gethostname()} worker {get_worker().address}"
+    attempt, grace_period = launch_from_dict(launch)
     ids = _GPUS.take(gpus)
     if gpus:
-        launch = {**launch, "env": {**launch["env"], "CUDA_VISIBLE_DEVICES": ",".join(ids)}}
-    proc = subprocess.Popen([sys.executable, "-m", "tunelab.runner"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE)
+        attempt.env = {**attempt.env, "CUDA_VISIBLE_DEVICES": ",".join(ids)}
+    queue = Queue(_name("events", run))
     try:
-        proc.stdin.write((json.dumps(launch) + "\n").encode())
-        proc.stdin.flush()
-        return _follow(proc, key, where, run, lapse)
+        end = runner.run(attempt, grace_period, lambda event: queue.put(event_to_dict(event)),
+                         _StopWanted(Event(_name("stop", run, key)), _Pulse(Variable(_name("beat", run)), lapse)),
+                         host=f"{socket.gethostname()} worker {get_worker().address}")
     finally:
-        proc.stdin.close()
-        proc.wait()
         _GPUS.give_back(ids)
+    queue.put(event_to_dict(end))
+    return event_to_dict(end)
 
 
-def _follow(proc: subprocess.Popen, key: int, where: str, run: str, lapse: float) -> dict[str, Any]:
-    """Forward the runner's events to the run's queue, and stops to the runner, until its exit."""
-    queue, stop = Queue(_name("events", run)), Event(_name("stop", run, key))
-    lines, stopping, last_check = Lines(proc.stdout.fileno()), False, 0.0
-    coordinator = _Pulse(Variable(_name("beat", run)), lapse)
-    while not lines.closed:
-        for line in filter(None, lines.ready(STOP_CHECK)):
-            event = json.loads(line)
-            if event["kind"] == EXIT:
-                return event
-            if "host" in event:
-                event["host"] = where
-            queue.put(event)
-        if not stopping and time.monotonic() - last_check >= STOP_CHECK:
-            last_check = time.monotonic()
-            if stop.is_set() or coordinator.gone():
-                proc.stdin.write(f"{STOP}\n".encode())
-                proc.stdin.flush()
-                stopping = True
-    return _exit(key, f"the runner on {where} ended without an exit (code {proc.wait()})")
+class _StopWanted:
+    """Whether an attempt's coordinator asked it to stop, or is gone: its stop event is
+    looked at every :data:`STOP_CHECK` seconds, not at every call."""
+
+    def __init__(self, stop: Event, coordinator: _Pulse) -> None:
+        self.stop, self.coordinator = stop, coordinator
+        self.looked = 0.0
+
+    def __call__(self) -> bool:
+        if time.monotonic() - self.looked < STOP_CHECK:
+            return False
+        self.looked = time.monotonic()
+        return self.stop.is_set() or self.coordinator.gone()
 
 
 class _WorkerGpus:
@@ -197,7 +187,7 @@ class DaskExecutor(Executor):
         return list(self._futures)
 
     def submit(self, launch: Launch) -> None:
-        """Send the attempt to the cluster; its folder is made by the runner on the worker."""
+        """Send the attempt to the cluster; its folder is made on the worker."""
         launch.cwd = str(Path(launch.cwd).resolve())
         launch.folder = launch.folder.resolve()
         self._futures[launch.key] = self.client.submit(
@@ -211,16 +201,37 @@ class DaskExecutor(Executor):
             Event(_name("stop", self.run, key), client=self.client).set()
 
     def poll(self, timeout: float = 0.0) -> list[AttemptEvent]:
-        """Events since the last call, waiting up to ``timeout`` seconds for one."""
-        deadline = time.monotonic() + timeout
+        """Events since the last call, waiting up to ``timeout`` seconds for one.
+
+        An attempt's exit comes through the queue, behind its other events, so the wait
+        ends the moment a trial does. A task that ended without sending one (its worker
+        died, Dask cancelled it) is found done and gives its exit from its outcome; the
+        queue is read after finding it done, so none of its events can come later.
+        """
         self._pulse()
-        while True:
-            done = [key for key, future in self._futures.items() if future.done()]
-            events = [event_from_dict(item) for item in self._queue.get(batch=True)]
-            events += [self._ended(key) for key in done]
-            if events or time.monotonic() >= deadline:
-                return events
-            time.sleep(min(0.05, max(deadline - time.monotonic(), 0.0)))
+        items = self._wait_for_items(timeout)
+        done = [key for key, future in self._futures.items() if future.done()]
+        items += self._queue.get(batch=True)
+        events = [self._arrived(event_from_dict(item)) for item in items]
+        events += [self._ended(key) for key in done if key in self._futures]
+        return [event for event in events if event is not None]
+
+    def _wait_for_items(self, timeout: float) -> list[dict[str, Any]]:
+        if timeout <= 0:
+            return []
+        try:
+            return [self._queue.get(timeout=timeout)]
+        except TimeoutError:
+            return []
+
+    def _arrived(self, event: AttemptEvent) -> AttemptEvent | None:
+        """The event, unless its attempt has already ended (its task's outcome came first)."""
+        if event.key not in self._futures:
+            return None
+        if event.kind == EXIT:
+            self._futures.pop(event.key)
+            self._forget(event.key)
+        return event
 
     def _pulse(self) -> None:
         """Tell the tasks the coordinator is alive (see :data:`LAPSE`)."""

@@ -8,6 +8,7 @@ import os
 import select
 import signal
 import subprocess
+from collections.abc import Callable
 
 from tunelab.executors._base import Launch, ProcessExecutor, kill_group
 
@@ -20,8 +21,8 @@ class ScriptExecutor(ProcessExecutor):
 
     Args:
         grace_period: seconds between the stop request, SIGTERM and SIGKILL.
-        die_with_parent: the trial gets SIGKILL when this process dies (Linux
-            ``PR_SET_PDEATHSIG``), so a runner killed with its worker leaves no orphan.
+        die_with_parent: the trial gets SIGKILL when the thread that started it dies (Linux
+            ``PR_SET_PDEATHSIG``), so a Dask worker killed mid-attempt leaves no orphan.
             Off for the coordinator itself, whose trials ``resume`` can still salvage.
 
     Example:
@@ -40,7 +41,7 @@ class ScriptExecutor(ProcessExecutor):
         with open(launch.folder / "stdout", "ab") as out, open(launch.folder / "stderr", "ab") as err:
             proc = subprocess.Popen(launch.argv, cwd=launch.cwd, env=env, stdout=out, stderr=err,
                                     stdin=subprocess.DEVNULL, start_new_session=True,
-                                    preexec_fn=die_with_parent if self.die_with_parent else None)
+                                    preexec_fn=_die_with_parent if self.die_with_parent else None)
         self._procs[launch.key] = proc
         if hasattr(os, "pidfd_open"):
             with contextlib.suppress(OSError):
@@ -72,10 +73,19 @@ class ScriptExecutor(ProcessExecutor):
 _PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent(sig: int = signal.SIGKILL) -> None:
-    """Ask Linux to send ``sig`` to this process when its parent dies (a no-op elsewhere).
-
-    Called in a forked child before ``exec``, or by a runner for itself.
-    """
+def _prctl() -> Callable[..., int] | None:
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
+        return ctypes.CDLL(None, use_errno=True).prctl
+    return None
+
+
+_PRCTL = _prctl()
+"""Linux's ``prctl``, looked up once: a child forked from a threaded process (a Dask
+worker) must not load libraries between ``fork`` and ``exec``."""
+
+
+def _die_with_parent() -> None:
+    """In a forked child before ``exec``: get SIGKILL when the parent thread dies (a no-op
+    off Linux)."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
