@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import json
+import logging
 import os
 import platform
 import sqlite3
@@ -78,7 +79,11 @@ def tunelab_utilisation(jobs: int, workers: int, seconds: float) -> dict[str, fl
 
 
 def ray_utilisation(jobs: int, workers: int, seconds: float) -> dict[str, float] | None:
-    """The same sleeps as Ray Tune trials on ``workers`` CPUs, or None without Ray."""
+    """The same sleeps as Ray Tune trials on ``workers`` CPUs, or None without Ray.
+
+    One CPU per trial, ``reuse_actors`` on (Ray's advice for many short trials), results
+    in a temporary folder, and Ray's own output kept to errors.
+    """
     try:
         import ray
         from ray import tune
@@ -90,14 +95,19 @@ def ray_utilisation(jobs: int, workers: int, seconds: float) -> dict[str, float]
         time.sleep(seconds)
         return {"loss": config["x"], "start": start, "end": time.time()}
 
-    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    logging.getLogger("ray").setLevel(logging.ERROR)
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"  # the output engine before 2.5, silent at verbose=0
+    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     try:
-        begun = time.time()
-        tuner = tune.Tuner(sleeper, param_space={"x": tune.uniform(0, 1)},
-                           tune_config=tune.TuneConfig(num_samples=jobs, max_concurrent_trials=workers))
-        grid = tuner.fit()
-        ended = time.time()
-        spans = [(r.metrics["start"], r.metrics["end"]) for r in grid if r.metrics and "start" in r.metrics]
+        with tempfile.TemporaryDirectory() as folder:
+            begun = time.time()
+            tuner = tune.Tuner(sleeper, param_space={"x": tune.uniform(0, 1)},
+                               tune_config=tune.TuneConfig(num_samples=jobs, max_concurrent_trials=workers,
+                                                           reuse_actors=True),
+                               run_config=tune.RunConfig(storage_path=folder, name="utilisation", verbose=0))
+            grid = tuner.fit()
+            ended = time.time()
+            spans = [(r.metrics["start"], r.metrics["end"]) for r in grid if r.metrics and "start" in r.metrics]
     finally:
         ray.shutdown()
     return _figures(spans, workers, begun, ended)
