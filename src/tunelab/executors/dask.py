@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import dask
-from distributed import Client, Event, Queue, Variable, get_worker
+from distributed import Client, Event, Queue, Variable, get_worker, wait
 from distributed.client import FutureCancelledError
 
 from tunelab import runner
@@ -38,6 +38,9 @@ from tunelab.runner import event_from_dict, event_to_dict, launch_from_dict, lau
 
 NO_AUTO_RETRY = {"distributed.scheduler.allowed-failures": 0}
 """Dask configuration of the clusters tunelab starts: a task whose worker died is not re-run."""
+
+REPORT_CHECK = 0.05
+"""Seconds between the coordinator's looks for reports while it waits for a task to end."""
 
 STOP_CHECK = 0.5
 """Seconds between a task's looks at its attempt's stop event."""
@@ -61,7 +64,7 @@ def run_attempt(launch: dict[str, Any], run: str, lapse: float = LAPSE, gpus: in
             resources (``GPU=2``) ensure that many are free.
 
     Returns:
-        The attempt's exit event as a dict, also the last the task put in the run's queue.
+        The attempt's exit event as a dict (its other events went to the run's queue).
     """
     key = int(launch["key"])
     claim = Event(_name("claim", run, key))
@@ -79,7 +82,6 @@ def run_attempt(launch: dict[str, Any], run: str, lapse: float = LAPSE, gpus: in
                          host=f"{socket.gethostname()} worker {get_worker().address}")
     finally:
         _GPUS.give_back(ids)
-    queue.put(event_to_dict(end))
     return event_to_dict(end)
 
 
@@ -203,35 +205,22 @@ class DaskExecutor(Executor):
     def poll(self, timeout: float = 0.0) -> list[AttemptEvent]:
         """Events since the last call, waiting up to ``timeout`` seconds for one.
 
-        An attempt's exit comes through the queue, behind its other events, so the wait
-        ends the moment a trial does. A task that ended without sending one (its worker
-        died, Dask cancelled it) is found done and gives its exit from its outcome; the
-        queue is read after finding it done, so none of its events can come later.
+        The wait ends the moment a task ends (a trial's exit); reports are looked for every
+        :data:`REPORT_CHECK` seconds meanwhile. A done task's events are all in the queue
+        before its outcome is seen, so the queue is read after finding tasks done: none of
+        an attempt's events comes after its exit.
         """
+        deadline = time.monotonic() + timeout
         self._pulse()
-        items = self._wait_for_items(timeout)
-        done = [key for key, future in self._futures.items() if future.done()]
-        items += self._queue.get(batch=True)
-        events = [self._arrived(event_from_dict(item)) for item in items]
-        events += [self._ended(key) for key in done if key in self._futures]
-        return [event for event in events if event is not None]
-
-    def _wait_for_items(self, timeout: float) -> list[dict[str, Any]]:
-        if timeout <= 0:
-            return []
-        try:
-            return [self._queue.get(timeout=timeout)]
-        except TimeoutError:
-            return []
-
-    def _arrived(self, event: AttemptEvent) -> AttemptEvent | None:
-        """The event, unless its attempt has already ended (its task's outcome came first)."""
-        if event.key not in self._futures:
-            return None
-        if event.kind == EXIT:
-            self._futures.pop(event.key)
-            self._forget(event.key)
-        return event
+        while True:
+            done = [key for key, future in self._futures.items() if future.done()]
+            events = [event_from_dict(item) for item in self._queue.get(batch=True)]
+            events += [self._ended(key) for key in done]
+            left = deadline - time.monotonic()
+            if events or left <= 0 or not self._futures:
+                return events
+            with contextlib.suppress(TimeoutError):
+                wait(list(self._futures.values()), timeout=min(left, REPORT_CHECK), return_when="FIRST_COMPLETED")
 
     def _pulse(self) -> None:
         """Tell the tasks the coordinator is alive (see :data:`LAPSE`)."""
