@@ -120,6 +120,14 @@ def test_the_trial_side_imports_nothing_heavy():
     assert out.stdout.strip() == "[]"
 
 
+def test_a_training_script_importing_tunelab_trial_starts_on_the_bare_standard_library():
+    """Every job pays for this import before its own work: no typing, dataclasses or inspect."""
+    code = ("import sys; before = set(sys.modules); import tunelab.trial; "
+            "print(sorted({'typing', 'dataclasses', 'inspect', 'ast'} & (set(sys.modules) - before)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize("module", ["tunelab", "tunelab.proposers", "tunelab.stoppers", "tunelab.storage", "tunelab.dashboard",
                                     "tunelab.executors", "tunelab.trial"])
 def test_public_names_are_exported_and_importable(module):

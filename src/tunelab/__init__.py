@@ -7,7 +7,10 @@ in a training script costs nothing.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: ``import tunelab.trial`` should not pay for importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass, field
 
 PREFIX = "#tunelab:"
 """Prefix of a report printed on stdout when no report file is set."""
@@ -75,14 +74,30 @@ class ProtocolError(ValueError):
     """A report line or record is malformed."""
 
 
-@dataclass
 class Report:
-    """One parsed report from a trial."""
+    """One parsed report from a trial.
 
-    kind: str
-    value: float | None = None
-    step: int | None = None
-    extra: dict[str, float] = field(default_factory=dict)
+    A plain class rather than a dataclass: every training script imports this module,
+    and ``dataclasses`` (with the ``inspect`` it pulls in) would double that import's cost.
+    """
+
+    __slots__ = ("kind", "value", "step", "extra")
+
+    def __init__(self, kind: str, value: float | None = None, step: int | None = None,
+                 extra: dict[str, float] | None = None) -> None:
+        self.kind, self.value, self.step = kind, value, step
+        self.extra: dict[str, float] = {} if extra is None else extra
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Report) and self._fields() == other._fields()
+
+    __hash__ = None  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        return f"Report(kind={self.kind!r}, value={self.value!r}, step={self.step!r}, extra={self.extra!r})"
+
+    def _fields(self) -> tuple:
+        return self.kind, self.value, self.step, self.extra
 
     def to_json(self) -> str:
         """One JSON line, the wire form of this report."""

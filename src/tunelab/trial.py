@@ -19,15 +19,17 @@ Example:
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import operator
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
 
 from tunelab import _protocol as protocol
+
+TYPE_CHECKING = False  # not typing's: a training script should not pay for importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "Config",
@@ -229,6 +231,8 @@ def objective(fn: Callable[..., Any]) -> Callable[..., Any]:
             if __name__ == "__main__":
                 main()
     """
+    import inspect  # here, not at the top: only decorated objectives pay for it
+
     signature = inspect.signature(fn)
     takes_all = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
 
