@@ -113,6 +113,23 @@ def test_auptimizer_node_resource_runs_on_the_hosts_of_its_node_file(workdir, st
     assert len({j["attempts"][0]["host"] for j in jobs}) == 2, "both hosts of the node file ran jobs"
 
 
+def test_each_line_of_the_node_file_is_a_slot_so_a_host_listed_twice_runs_two_jobs(workdir, storage_url, sshd):
+    """Auptimizer counts each line of its node file as one slot: a host listed twice is two workers there."""
+    port, key = sshd
+    user = os.environ.get("USER", "root")
+    line = f"{user}@127.0.0.1:{port} {key}\n", f"{user}@127.0.0.2:{port} {key}\n"
+    experiment = _aup_node_experiment(workdir, line[0] + line[1] + line[1])
+    write(workdir / "trial.py", "import time\n" + TRIAL.replace("trial.report(", "time.sleep(1.5)\ntrial.report("))
+    spec = json.loads(experiment.read_text())
+    experiment.write_text(json.dumps({**spec, "n_parallel": 3, "n_samples": 6}))
+    out = tunelab("run", str(experiment), "--storage", storage_url, cwd=workdir)
+    assert out.returncode == 0, out.stderr[-2000:]
+    attempts = [j["attempts"][0] for j in show("exp_node", storage_url)["jobs"]]
+    assert len({a["host"] for a in attempts}) == 3, "one worker per line of the node file"
+    spans = sorted((a["started"], a["ended"]) for a in attempts)
+    assert max(sum(s <= t < e for s, e in spans) for t, _ in spans) == 3, "three jobs at once"
+
+
 def test_a_node_that_refuses_ssh_is_one_line_and_nothing_recorded(workdir, storage_url):
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
