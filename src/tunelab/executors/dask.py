@@ -75,14 +75,27 @@ def run_attempt(launch: dict[str, Any], run: str, lapse: float = LAPSE, gpus: in
     ids = _GPUS.take(gpus)
     if gpus:
         attempt.env = {**attempt.env, "CUDA_VISIBLE_DEVICES": ",".join(ids)}
-    queue = Queue(_name("events", run))
     try:
-        end = runner.run(attempt, grace_period, lambda event: queue.put(event_to_dict(event)),
+        end = runner.run(attempt, grace_period, _Forward(run),
                          _StopWanted(Event(_name("stop", run, key)), _Pulse(Variable(_name("beat", run)), lapse)),
                          host=f"{socket.gethostname()} worker {get_worker().address}")
     finally:
         _GPUS.give_back(ids)
     return event_to_dict(end)
+
+
+class _Forward:
+    """Puts an attempt's events in its run's queue, opened at the first event: after the
+    trial has started, so the trial does not wait for it."""
+
+    def __init__(self, run: str) -> None:
+        self.name = _name("events", run)
+        self.queue: Queue | None = None
+
+    def __call__(self, event: AttemptEvent) -> None:
+        if self.queue is None:
+            self.queue = Queue(self.name)
+        self.queue.put(event_to_dict(event))
 
 
 class _StopWanted:
