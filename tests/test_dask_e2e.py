@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -35,8 +36,10 @@ def test_cli_runs_on_a_local_cluster_with_live_reports_and_a_stopper(workdir, st
                            parameter_config=SPACE, resource="dask", initial_configs=[{"x": 1.0}, {"x": 1.1}],
                            runtime_args={"grace_period": 30},
                            resource_args={"cluster": LOCAL, "early_stop": {"name": "median", "n_startup_jobs": 2}})
-    out = tunelab("run", str(exp), "--storage", storage_url)
+    with _taken(8787):  # Dask's default dashboard port: another cluster on this machine must not bother the run
+        out = tunelab("run", str(exp), "--storage", storage_url)
     assert out.returncode == 0, out.stderr
+    assert out.stderr == ""
     jobs = show("onDask", storage_url)["jobs"]
     assert len(jobs) == 9 and all(j["status"] in ("finished", "stopped") for j in jobs)
     stopped = [j for j in jobs if j["status"] == "stopped"]
@@ -50,6 +53,16 @@ def test_cli_runs_on_a_local_cluster_with_live_reports_and_a_stopper(workdir, st
         if job["status"] == "finished":
             assert job["result"] == pytest.approx((job["config"]["x"] - 1) ** 2)
             assert [s for s, _ in job["intermediate"]] == [1, 2, 3, 4, 5]
+
+
+@contextlib.contextmanager
+def _taken(port: int):
+    """Hold ``port`` on this machine (if nobody else does already)."""
+    with socket.socket() as sock:
+        with contextlib.suppress(OSError):
+            sock.bind(("0.0.0.0", port))
+            sock.listen()
+        yield
 
 
 def _free_port() -> int:

@@ -323,7 +323,9 @@ def _start_cluster(options: dict[str, Any]) -> Any:
         if kind == "local":
             from distributed import LocalCluster
 
-            options = {"threads_per_worker": 1, "dashboard_address": None, **options}
+            # ":0": a free port for the scheduler's HTTP server, so another cluster on this
+            # machine (holding Dask's default 8787) brings no warning into the run's output
+            options = {"threads_per_worker": 1, "dashboard_address": ":0", **options}
             return LocalCluster(**options)
         if kind == "ssh":
             from distributed import SSHCluster
