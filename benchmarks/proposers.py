@@ -81,14 +81,16 @@ HGB_BEST = 0.0228
 
 OURS = ("auto", "tpe", "gp", "smac", "cmaes", "anneal", "evolution", "qmc", "random")
 PEERS = ("optuna_tpe", "optuna_tpe_uni", "optuna_gp", "optuna_cmaes", "optuna_auto", "hyperopt_tpe", "smac3_hpo",
-         "ax", "ngopt")
-BUDGET_AWARE = ("auto", "ngopt")
+         "ax", "ngopt", "ngopt_rs")
+BUDGET_AWARE = ("auto", "ngopt", "ngopt_rs")
 PEER_MODULE = {"optuna_tpe": "optuna", "optuna_tpe_uni": "optuna", "optuna_gp": "torch",
                "optuna_cmaes": "optuna", "optuna_auto": "torch", "hyperopt_tpe": "hyperopt", "smac3_hpo": "smac",
-               "ax": "ax", "ngopt": "nevergrad"}
+               "ax": "ax", "ngopt": "nevergrad", "ngopt_rs": "nevergrad"}
 VENDOR = Path(__file__).resolve().parent / "vendor"
 """Local copies of peers that are otherwise downloaded at run time (see ``vendor/README.md``)."""
 REGRET_FLOOR = 1e-12
+RANDOM_START_SALT = 4241
+"""Salt of the random start of ``ngopt_rs`` (so it is not the draw of the shifted optimum)."""
 
 Objective = Callable[[dict[str, Any]], float]
 
@@ -301,15 +303,24 @@ def run_ax(name: str, problem: shared.Problem, budget: int, seed: int) -> Run:
                     lambda index, value: client.complete_trial(index, raw_data={"loss": value}))
 
 
-def _nevergrad_space(problem: shared.Problem, seed: int) -> Any:
+def _nevergrad_space(problem: shared.Problem, seed: int, random_start: bool = False) -> Any:
+    """The problem's space for nevergrad; numbers start at the centre of their range (nevergrad's
+    default), or with ``random_start`` at a point drawn from the seed (choices keep their default)."""
     import nevergrad as ng
 
+    start = np.random.default_rng([seed, RANDOM_START_SALT])
     space = {}
     for p in problem.params:
         if p.kind == "categorical":
             space[p.name] = ng.p.Choice(list(p.choices))
             continue
-        scalar = ng.p.Log(lower=p.low, upper=p.high) if p.log else ng.p.Scalar(lower=p.low, upper=p.high)
+        kind = ng.p.Log if p.log else ng.p.Scalar
+        init = None
+        if random_start:
+            low, high = (math.log(p.low), math.log(p.high)) if p.log else (p.low, p.high)
+            init = float(start.uniform(low, high))
+            init = math.exp(init) if p.log else init
+        scalar = kind(lower=p.low, upper=p.high) if init is None else kind(init=init, lower=p.low, upper=p.high)
         space[p.name] = scalar.set_integer_casting() if p.kind == "int" else scalar
     parametrization = ng.p.Dict(**space)
     parametrization.random_state = np.random.RandomState(seed)
@@ -317,10 +328,12 @@ def _nevergrad_space(problem: shared.Problem, seed: int) -> Any:
 
 
 def run_nevergrad(name: str, problem: shared.Problem, budget: int, seed: int) -> Run:
-    """nevergrad's NGOpt meta-optimizer (told the budget, one worker) through ask/tell."""
+    """nevergrad's NGOpt meta-optimizer (told the budget, one worker) through ask/tell; ``ngopt_rs``
+    starts it at a random point instead of the centre of the box."""
     import nevergrad as ng
 
-    optimizer = ng.optimizers.NGOpt(parametrization=_nevergrad_space(problem, seed), budget=budget, num_workers=1)
+    space = _nevergrad_space(problem, seed, random_start=name == "ngopt_rs")
+    optimizer = ng.optimizers.NGOpt(parametrization=space, budget=budget, num_workers=1)
 
     def ask() -> tuple[Any, dict[str, Any]]:
         candidate = optimizer.ask()
@@ -335,7 +348,8 @@ def runner(name: str) -> Callable[[str, shared.Problem, int, int], Run]:
         return run_tunelab
     if name.startswith("optuna"):
         return run_optuna
-    return {"hyperopt_tpe": run_hyperopt, "smac3_hpo": run_smac3, "ax": run_ax, "ngopt": run_nevergrad}[name]
+    return {"hyperopt_tpe": run_hyperopt, "smac3_hpo": run_smac3, "ax": run_ax, "ngopt": run_nevergrad,
+            "ngopt_rs": run_nevergrad}[name]
 
 
 def missing(name: str) -> str | None:

@@ -99,3 +99,20 @@ def test_the_benchmark_reports_the_variants_beside_the_originals(tmp_path: Path)
         assert entry["reference"] == 0.0
         assert set(entry["budgets"]["6"]) == {"auto", "random"}
     assert set(result["mean_rank"]["all"]) == {"auto", "random"}
+
+
+def test_ngopt_starts_at_the_centre_and_ngopt_rs_at_a_point_drawn_from_the_seed() -> None:
+    """``ngopt_rs`` measures NGOpt without its centre start (its first proposal)."""
+    ng = pytest.importorskip("nevergrad")
+    problem = proposers.get_problem("ackley10_shifted", 0)
+
+    def first(seed: int, random_start: bool) -> np.ndarray:
+        space = proposers._nevergrad_space(problem, seed, random_start=random_start)
+        value = ng.optimizers.NGOpt(parametrization=space, budget=50, num_workers=1).ask().value
+        return np.array([value[f"x{i}"] for i in range(10)])
+
+    assert np.allclose(first(0, random_start=False), 0.0)
+    start = first(0, random_start=True)
+    assert np.all(np.abs(start) <= 32.768) and np.abs(start).max() > 0.2 * 32.768
+    assert np.array_equal(start, first(0, random_start=True))
+    assert not np.allclose(start, first(1, random_start=True))
