@@ -11,6 +11,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from tunelab.executors import Launch
 from tunelab.runner import event_from_dict, event_to_dict, launch_from_dict, launch_to_dict, run
 
@@ -81,9 +83,10 @@ def test_timeout_is_enforced_by_the_runner(tmp_path):
     assert events[-1].error.startswith("timeout")
 
 
-def test_the_trial_dies_with_the_process_running_it_from_a_thread(tmp_path):
+@pytest.mark.parametrize("setpriv", [True, False], ids=["through setpriv", "through prctl in the child"])
+def test_the_trial_dies_with_the_process_running_it_from_a_thread(tmp_path, setpriv):
     """As in a Dask worker: the runner runs in a worker thread; SIGKILL of the process
-    must take the trial along (no orphan)."""
+    must take the trial along (no orphan), whether util-linux's setpriv is there or not."""
     launch = _launch(tmp_path, SLEEPER)
     host_code = (
         "import json, sys, threading, time\n"
@@ -91,7 +94,8 @@ def test_the_trial_dies_with_the_process_running_it_from_a_thread(tmp_path):
         "launch, grace = launch_from_dict(json.loads(sys.argv[1]))\n"
         "threading.Thread(target=run, args=(launch, grace, print, lambda: False), daemon=True).start()\n"
         "time.sleep(120)\n")
-    host = subprocess.Popen([sys.executable, "-c", host_code, json.dumps(launch_to_dict(launch, 0.5))])
+    env = {**os.environ, **({} if setpriv else {"PATH": str(tmp_path / "nothing")})}
+    host = subprocess.Popen([sys.executable, "-c", host_code, json.dumps(launch_to_dict(launch, 0.5))], env=env)
     try:
         pid = _wait_for(tmp_path / "trial.pid")
         host.send_signal(signal.SIGKILL)
@@ -140,6 +144,20 @@ def test_runner_reports_a_trial_that_cannot_start_as_its_exit(tmp_path):
     events = _run(launch)
     assert [e.kind for e in events] == ["exit"]
     assert events[0].error == "cannot start: ./t.py: permission denied; make it executable with `chmod +x ./t.py`"
+
+
+@pytest.mark.parametrize(("program", "content", "reason"), [
+    ("./missing.py", None, "cannot start: ./missing.py not found in workingdir"),
+    ("./noline.py", "open('ran', 'w')\n", "cannot start: ./noline.py: exec format error"),
+    ("no-such-program-anywhere", None, "cannot start: no-such-program-anywhere not found in workingdir")])
+def test_a_program_that_cannot_start_is_named_and_never_run_by_a_shell(tmp_path, program, content, reason):
+    if content is not None:
+        (tmp_path / program).write_text(content)
+        (tmp_path / program).chmod(0o755)
+    events = _run(Launch(key=4, config={}, folder=tmp_path / "attempt-1", argv=[program], cwd=str(tmp_path)))
+    assert [e.kind for e in events] == ["exit"]
+    assert events[0].error.startswith(reason)
+    assert not (tmp_path / "ran").exists()
 
 
 def test_every_field_of_a_launch_travels(tmp_path):

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import select
-import signal
 import subprocess
-from collections.abc import Callable
 
+from tunelab.executors import _parent_death as parent_death
 from tunelab.executors._base import Launch, ProcessExecutor, kill_group
 
 
@@ -38,10 +36,12 @@ class ScriptExecutor(ProcessExecutor):
 
     def _launch(self, launch: Launch) -> int:
         env = {**os.environ, **launch.env}
+        argv, preexec = launch.argv, None
+        if self.die_with_parent:
+            argv, preexec = parent_death.start_args(launch.argv, launch.cwd, env.get("PATH"))
         with open(launch.folder / "stdout", "ab") as out, open(launch.folder / "stderr", "ab") as err:
-            proc = subprocess.Popen(launch.argv, cwd=launch.cwd, env=env, stdout=out, stderr=err,
-                                    stdin=subprocess.DEVNULL, start_new_session=True,
-                                    preexec_fn=_die_with_parent if self.die_with_parent else None)
+            proc = subprocess.Popen(argv, cwd=launch.cwd, env=env, stdout=out, stderr=err,
+                                    stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=preexec)
         self._procs[launch.key] = proc
         if hasattr(os, "pidfd_open"):
             with contextlib.suppress(OSError):
@@ -68,24 +68,3 @@ class ScriptExecutor(ProcessExecutor):
             super()._wait(seconds)
             return
         select.select(list(self._pidfds.values()), [], [], max(min(seconds, 0.05), 0.0))
-
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _prctl() -> Callable[..., int] | None:
-    with contextlib.suppress(OSError, AttributeError):
-        return ctypes.CDLL(None, use_errno=True).prctl
-    return None
-
-
-_PRCTL = _prctl()
-"""Linux's ``prctl``, looked up once: a child forked from a threaded process (a Dask
-worker) must not load libraries between ``fork`` and ``exec``."""
-
-
-def _die_with_parent() -> None:
-    """In a forked child before ``exec``: get SIGKILL when the parent thread dies (a no-op
-    off Linux)."""
-    if _PRCTL is not None:
-        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
