@@ -50,6 +50,8 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
+import numpy as np
+
 SLEEPER = """
 import time
 from tunelab import trial
@@ -221,8 +223,19 @@ def coordinator_cost(jobs: int, workers: int) -> dict:
         blocks.append({"cpu_ms": 1000 * (sampler.cpu_at(end) - sampler.cpu_at(start)) / done,
                        "engine_ms": 1000 * (sampler.cpu_at(end, 2) - sampler.cpu_at(start, 2)) / done,
                        "wall_ms": 1000 * (end - start) / done, "jobs": done})
+    keys = ("cpu", "engine", "wall")
     return {"jobs": len(ends), "failed": failed, "workers": workers, "blocks": blocks,
-            **{f"ratio_{key}": blocks[-1][f"{key}_ms"] / blocks[0][f"{key}_ms"] for key in ("cpu", "engine", "wall")}}
+            **{f"ratio_{key}": blocks[-1][f"{key}_ms"] / blocks[0][f"{key}_ms"] for key in keys},
+            **{f"trend_{key}": _trend([block[f"{key}_ms"] for block in blocks]) for key in keys}}
+
+
+def _trend(values: list[float]) -> float:
+    """Last over first of the least-squares line through ``values``: the growth that one
+    noisy block at either end (a shared machine) cannot fake or hide."""
+    if len(values) < 2:
+        return 1.0
+    slope, intercept = np.polyfit(np.arange(len(values)), values, 1)
+    return (intercept + slope * (len(values) - 1)) / intercept
 
 
 def print_cost(cost: dict) -> None:
@@ -239,6 +252,8 @@ def print_cost(cost: dict) -> None:
         done += block["jobs"]
     print(f"{'last / first':>13} {cost['ratio_cpu']:>10.2f}x {cost['ratio_engine']:>11.2f}x "
           f"{cost['ratio_wall']:>11.2f}x   (target <= 1.2x)")
+    print(f"{'fitted line':>13} {cost['trend_cpu']:>10.2f}x {cost['trend_engine']:>11.2f}x "
+          f"{cost['trend_wall']:>11.2f}x   (last / first of the least-squares line through the rows)")
 
 
 def main() -> None:
