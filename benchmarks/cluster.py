@@ -49,6 +49,7 @@ import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -238,6 +239,44 @@ def _trend(values: list[float]) -> float:
     return (intercept + slope * (len(values) - 1)) / intercept
 
 
+def _job_cycle(store: Any, experiment_id: int, number: int) -> None:
+    """The storage writes of one job's life in the engine: recorded, started, placed, ended."""
+    job = store.add_job(experiment_id, number, {"x": number / 7}, None, {})
+    attempt = store.start_attempt(job, 1, {"slot": 0}, f"job-{number}", "coordinator")
+    store.set_attempt_host(attempt, "host worker tcp://127.0.0.1:1")
+    store.end_attempt(job, attempt, job_status="finished", attempt_status="finished", value=0.5, extra={})
+
+
+def storage_cost(history: int, rounds: int = 20, batch: int = 100) -> dict[str, float]:
+    """CPU ms of one job's storage writes on a fresh experiment and on one with ``history``
+    jobs, measured in alternating batches so that the machine's load hits both alike."""
+    from tunelab.storage import Storage
+
+    with tempfile.TemporaryDirectory() as folder:
+        stores, experiments, counts = [], [], []
+        for name, jobs in (("fresh", 0), ("long", history)):
+            store = Storage(f"sqlite:///{folder}/{name}.db")
+            experiment = store.create_experiment(name, {}, 0)
+            for number in range(jobs):
+                _job_cycle(store, experiment.id, number)
+            stores.append(store)
+            experiments.append(experiment.id)
+            counts.append(jobs)
+        spent = [0.0, 0.0]
+        for _ in range(rounds):
+            for k in (0, 1):
+                begun = time.process_time()
+                for _ in range(batch):
+                    _job_cycle(stores[k], experiments[k], counts[k])
+                    counts[k] += 1
+                spent[k] += time.process_time() - begun
+        for store in stores:
+            store.close()
+    jobs = rounds * batch
+    return {"history": history, "fresh_ms": 1000 * spent[0] / jobs, "long_ms": 1000 * spent[1] / jobs,
+            "ratio": spent[1] / spent[0]}
+
+
 def print_cost(cost: dict) -> None:
     """The ``--scale`` table: one row per :data:`BLOCK` jobs, then the last/first ratios."""
     print(f"coordinator cost, {cost['jobs']} echo jobs on {cost['workers']} Dask workers (separate processes); "
@@ -254,6 +293,9 @@ def print_cost(cost: dict) -> None:
           f"{cost['ratio_wall']:>11.2f}x   (target <= 1.2x)")
     print(f"{'fitted line':>13} {cost['trend_cpu']:>10.2f}x {cost['trend_engine']:>11.2f}x "
           f"{cost['trend_wall']:>11.2f}x   (last / first of the least-squares line through the rows)")
+    store = cost["storage"]
+    print(f"storage writes of one job, CPU ms (alternating batches): {store['fresh_ms']:.3f} on a fresh experiment, "
+          f"{store['long_ms']:.3f} after {store['history']:,} jobs: {store['ratio']:.2f}x")
 
 
 def main() -> None:
@@ -269,6 +311,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.scale:
         cost = coordinator_cost(args.jobs or 10_000, args.workers or 4)
+        cost["storage"] = storage_cost(args.jobs or 10_000)
         print_cost(cost)
         out = args.out or RESULTS / "cluster_scale.json"
         out.parent.mkdir(parents=True, exist_ok=True)
