@@ -275,6 +275,9 @@ class DaskExecutor(Executor):
         with contextlib.suppress(Exception):
             self.client.close()
             if self.cluster is not None:
+                # a worker slow to exit on a loaded machine is killed by its nanny, which
+                # warns; these are tunelab's own workers, ended on purpose, with no job left
+                logging.getLogger("distributed.nanny").setLevel(logging.ERROR)
                 self.cluster.close()
 
 
