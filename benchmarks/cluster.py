@@ -16,9 +16,9 @@ Usage::
     python benchmarks/cluster.py                 # 2,000 jobs x 1 s on 8 workers
     python benchmarks/cluster.py --quick         # 160 jobs
 
-Every job starts two Python processes (the runner and the trial) on its worker, so on a
-machine with fewer cores than workers start-up competes with the sleeps: read the
-figures with the core count printed beside them.
+Every job starts its trial, a Python process, on its worker (the runner beside it runs in
+the worker's own process), so on a machine with fewer cores than workers start-up
+competes with the sleeps: read the figures with the core count printed beside them.
 
 ``--scale`` measures the coordinator instead: ``--jobs`` (default 10,000) jobs in one
 experiment on a ``dask scheduler`` and ``dask worker`` started as separate processes, so
