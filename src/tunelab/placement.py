@@ -1,7 +1,8 @@
 """Where jobs run when the caller says so from outside the experiment: ``--resource`` and
 ``--scheduler`` on the command line, or ``$TUNELAB_RESOURCE`` and ``$TUNELAB_SCHEDULER``
-for a program that builds its experiment itself (a DeepHyper search script), so the same
-file or script moves onto a Dask cluster without an edit.
+(read by ``tunelab run`` too, and by programs that build their experiment themselves, a
+DeepHyper search script), so the same file or script moves onto a Dask cluster without
+an edit.
 """
 
 from __future__ import annotations
@@ -40,6 +41,17 @@ def placement(data: dict[str, Any], resource: str | None, scheduler: str | None,
         raise UserError(f"{names[0]}: {names[1]} runs on Dask, so {names[0]} must be dask, got {resource!r}")
     args = {k: v for k, v in (data.get("resource_args") or {}).items() if k != "cluster"}
     return {"resource": "dask", "resource_args": {**args, "scheduler": scheduler}}
+
+
+def option_name(flag: str, env: str, value: str | None) -> str:
+    """How the user gave ``value``: the environment variable ``env`` when it holds that
+    value, else the command-line option ``flag`` (for error messages).
+
+    Example:
+        >>> option_name("--scheduler", "TUNELAB_TEST_UNSET_VARIABLE", "tcp://h:8786")
+        '--scheduler'
+    """
+    return f"${env}" if value is not None and value == os.environ.get(env) else flag
 
 
 def placement_from_env(data: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import typer
 from tunelab.cli._common import StorageOption, open_storage
 from tunelab.cli._progress import Progress
 from tunelab.exceptions import UserError
+from tunelab.placement import RESOURCE_ENV, SCHEDULER_ENV, option_name, placement
 from tunelab.results import ExperimentResult
 
 if TYPE_CHECKING:
@@ -83,14 +84,15 @@ def run(
     run_function: Annotated[str | None, typer.Option(
         "--run", help="With a DeepHyper problem file (.py): the run function, module:function or file.py:function.")
     ] = None,
-    resource: Annotated[str | None, typer.Option(help="Override the resource: cpu, gpu, passive or dask.")] = None,
+    resource: Annotated[str | None, typer.Option(
+        envvar=RESOURCE_ENV, help="Override the resource: cpu, gpu, passive or dask.")] = None,
     scheduler: Annotated[str | None, typer.Option(
+        envvar=SCHEDULER_ENV,
         help="Run on the Dask scheduler at this address (tcp://host:8786); implies --resource dask.")] = None,
 ) -> None:
     """Run an experiment file to its end (Ctrl-C or SIGTERM stops cleanly; `tunelab resume` goes on)."""
     from tunelab import api
     from tunelab.loader import load_experiment
-    from tunelab.placement import placement
     from tunelab.spec import parse_spec, resolve_paths
 
     overrides = {k: v for k, v in {"name": name, "proposer": proposer, "n_samples": n_samples,
@@ -108,7 +110,8 @@ def run(
         raise UserError(f"--run: only a DeepHyper problem file (.py) takes --run, got {experiment.name}")
     else:
         data = load_experiment(experiment).model_dump(exclude_none=True)
-    data = {**data, **overrides, **placement(data, resource, scheduler)}
+    data = {**data, **overrides, **placement(data, resource, scheduler, names=(
+        option_name("--resource", RESOURCE_ENV, resource), option_name("--scheduler", SCHEDULER_ENV, scheduler)))}
     spec = resolve_paths(parse_spec(data), experiment.resolve().parent)
     store = open_storage(storage)
     try:
