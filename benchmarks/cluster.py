@@ -55,11 +55,12 @@ import numpy as np
 
 SLEEPER = """
 import time
+first_line = time.time()
 from tunelab import trial
 config = trial.load_config()
 start = time.time()
 time.sleep({seconds})
-trial.report(config["x"], start=start, end=time.time())
+trial.report(config["x"], start=start, end=time.time(), imports=start - first_line)
 """
 
 
@@ -77,8 +78,10 @@ def tunelab_utilisation(jobs: int, workers: int, seconds: float) -> dict[str, fl
         begun = time.time()
         result = api.run(spec, storage=f"sqlite:///{folder}/tunelab.db")
         ended = time.time()
-        spans = [(j.extra["start"], j.extra["end"]) for j in result.jobs if j.status == "finished"]
-    return _figures(spans, workers, begun, ended)
+        finished = [j for j in result.jobs if j.status == "finished"]
+        spans = [(j.extra["start"], j.extra["end"]) for j in finished]
+        imports = sorted(j.extra["imports"] for j in finished)
+    return {**_figures(spans, workers, begun, ended), "trial_imports_ms": 1000 * imports[len(imports) // 2]}
 
 
 def ray_utilisation(jobs: int, workers: int, seconds: float) -> dict[str, float] | None:
@@ -121,7 +124,8 @@ def _figures(spans: list[tuple[float, float]], slots: int, begun: float, ended: 
     busy = sum(e - s for s, e in spans)
     return {"jobs": len(spans), "busy_s": busy, "wall_s": last - first, "start_up_s": first - begun,
             "total_s": ended - begun, "utilisation": busy / (slots * (last - first)),
-            "utilisation_total": busy / (slots * (ended - begun))}
+            "utilisation_total": busy / (slots * (ended - begun)),
+            "idle_ms_per_job": 1000 * (slots * (last - first) - busy) / len(spans)}
 
 
 RESULTS = Path(__file__).parent / "results"
@@ -325,10 +329,13 @@ def main() -> None:
         rows["Ray Tune"] = ray_row
     print(f"{jobs} jobs x {args.seconds:g} s on {args.workers} slots; {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")
-    print(f"{'':30} {'utilisation':>11} {'incl. start-up':>14} {'wall s':>8} {'start-up s':>10}")
+    print(f"{'':30} {'utilisation':>11} {'incl. start-up':>14} {'wall s':>8} {'start-up s':>10} "
+          f"{'idle ms/job':>11}")
     for name, row in rows.items():
         print(f"{name:30} {row['utilisation']:>10.1%} {row['utilisation_total']:>14.1%} {row['wall_s']:>8.1f} "
-              f"{row['start_up_s']:>10.1f}")
+              f"{row['start_up_s']:>10.1f} {row['idle_ms_per_job']:>11.0f}")
+    print(f"tunelab's idle time per job includes the trial's own Python start and its "
+          f"`from tunelab import trial` ({rows['tunelab (Dask LocalCluster)']['trial_imports_ms']:.0f} ms, median)")
     if ray_row is None:
         print("Ray Tune: skipped (pip install ray to compare)")
     out = args.out or RESULTS / "cluster.json"
