@@ -40,6 +40,7 @@ import json
 import logging
 import os
 import platform
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -303,6 +304,7 @@ def print_cost(cost: dict) -> None:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # the dask processes are stopped
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, help="default 2,000; 10,000 with --scale")
     parser.add_argument("--workers", type=int, help="default 8; 4 with --scale")
