@@ -77,11 +77,7 @@ def test_nni_remote_machine_list_runs_on_the_ssh_hosts(workdir, storage_url, ssh
     port, key = sshd
     write(workdir / "trial.py", TRIAL)
     out = tunelab("run", str(_nni_config(workdir, port, key)), "--storage", storage_url)
-    assert out.returncode == 0, out.stderr[-2000:]
-    jobs = show("remote", storage_url)["jobs"]
-    assert [j["status"] for j in jobs] == ["finished"] * 4
-    assert all(j["result"] == pytest.approx((j["config"]["x"] - 1) ** 2) for j in jobs)
-    assert len({j["attempts"][0]["host"] for j in jobs}) == 2, "both machines ran jobs"
+    _assert_four_jobs_ran_on_both_hosts(out, "remote", storage_url)
 
 
 def test_nni_remote_password_is_refused_with_a_line_about_keys(workdir, storage_url, sshd):
@@ -91,14 +87,23 @@ def test_nni_remote_password_is_refused_with_a_line_about_keys(workdir, storage_
     assert "trainingService.machineList[0].password" in out.stderr and "sshKeyFile" in out.stderr
 
 
-def _aup_node_experiment(folder: Path, nodes: str) -> Path:
-    write(folder / "trial.py", TRIAL)
+def _aup_node_experiment(folder: Path, nodes: str, trial: str = TRIAL, **fields: int) -> Path:
+    write(folder / "trial.py", trial)
     write(folder / "node.txt", nodes)
     return write(folder / "exp_node.json", json.dumps({
         "name": "./2dfunc_diff_res/exp_node.json", "workingdir": str(folder), "proposer": "random",
         "n_samples": 4, "random_seed": 1, "script": "trial.py", "resource": "node", "n_parallel": 2, "target": "min",
         "parameter_config": [{"name": "x", "range": [0, 2], "type": "float"}],
-        "resource_args": {"max_retries": 2, "reconn_wait_time": 3, "nodes": "node.txt", "python": sys.executable}}))
+        "resource_args": {"max_retries": 2, "reconn_wait_time": 3, "nodes": "node.txt", "python": sys.executable},
+        **fields}))
+
+
+def _assert_four_jobs_ran_on_both_hosts(out: subprocess.CompletedProcess, name: str, storage_url: str) -> None:
+    assert out.returncode == 0, out.stderr[-2000:]
+    jobs = show(name, storage_url)["jobs"]
+    assert [j["status"] for j in jobs] == ["finished"] * 4
+    assert all(j["result"] == pytest.approx((j["config"]["x"] - 1) ** 2) for j in jobs)
+    assert len({j["attempts"][0]["host"] for j in jobs}) == 2, "both hosts ran jobs"
 
 
 def test_auptimizer_node_resource_runs_on_the_hosts_of_its_node_file(workdir, storage_url, sshd):
@@ -106,11 +111,7 @@ def test_auptimizer_node_resource_runs_on_the_hosts_of_its_node_file(workdir, st
     user = os.environ.get("USER", "root")
     experiment = _aup_node_experiment(workdir, f"{user}@127.0.0.1:{port} {key}\n{user}@127.0.0.2:{port} {key}\n")
     out = tunelab("run", str(experiment), "--storage", storage_url, cwd=workdir)
-    assert out.returncode == 0, out.stderr[-2000:]
-    jobs = show("exp_node", storage_url)["jobs"]
-    assert [j["status"] for j in jobs] == ["finished"] * 4
-    assert all(j["result"] == pytest.approx((j["config"]["x"] - 1) ** 2) for j in jobs)
-    assert len({j["attempts"][0]["host"] for j in jobs}) == 2, "both hosts of the node file ran jobs"
+    _assert_four_jobs_ran_on_both_hosts(out, "exp_node", storage_url)
 
 
 def test_each_line_of_the_node_file_is_a_slot_so_a_host_listed_twice_runs_two_jobs(workdir, storage_url, sshd):
@@ -118,10 +119,8 @@ def test_each_line_of_the_node_file_is_a_slot_so_a_host_listed_twice_runs_two_jo
     port, key = sshd
     user = os.environ.get("USER", "root")
     line = f"{user}@127.0.0.1:{port} {key}\n", f"{user}@127.0.0.2:{port} {key}\n"
-    experiment = _aup_node_experiment(workdir, line[0] + line[1] + line[1])
-    write(workdir / "trial.py", "import time\n" + TRIAL.replace("trial.report(", "time.sleep(1.5)\ntrial.report("))
-    spec = json.loads(experiment.read_text())
-    experiment.write_text(json.dumps({**spec, "n_parallel": 3, "n_samples": 6}))
+    slow = "import time\n" + TRIAL.replace("trial.report(", "time.sleep(1.5)\ntrial.report(")
+    experiment = _aup_node_experiment(workdir, line[0] + line[1] + line[1], slow, n_parallel=3, n_samples=6)
     out = tunelab("run", str(experiment), "--storage", storage_url, cwd=workdir)
     assert out.returncode == 0, out.stderr[-2000:]
     attempts = [j["attempts"][0] for j in show("exp_node", storage_url)["jobs"]]
