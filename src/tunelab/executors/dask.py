@@ -195,6 +195,7 @@ class DaskExecutor(Executor):
         self._beat.set(0)
         self._beats, self._last_beat = 0, time.monotonic()
         self._futures: dict[int, Any] = {}
+        self._ended_keys: list[int] = []
 
     @property
     def running(self) -> list[int]:
@@ -225,6 +226,7 @@ class DaskExecutor(Executor):
         """
         deadline = time.monotonic() + timeout
         self._pulse()
+        self._forget_ended()
         while True:
             done = [key for key, future in self._futures.items() if future.done()]
             events = [event_from_dict(item) for item in self._queue.get(batch=True)]
@@ -251,13 +253,18 @@ class DaskExecutor(Executor):
             lost = type(exc).__name__ == "KilledWorker"
             reason = "lost: the Dask worker running it died" if lost else "the Dask task failed"
             event = AttemptEvent(key, EXIT, error=f"{reason} ({type(exc).__name__}: {exc})", lost=lost)
-        self._forget(key)
+        self._ended_keys.append(key)
         return event
 
-    def _forget(self, key: int) -> None:
+    def _forget_ended(self) -> None:
+        """Drop the scheduler's claim and stop events of the attempts that have ended. Done
+        at the next poll, once the engine has acted on their exits, so these round trips
+        do not stand between one job's end and the next job's start."""
         with contextlib.suppress(Exception):
-            Event(_name("claim", self.run, key), client=self.client).clear()
-            Event(_name("stop", self.run, key), client=self.client).clear()
+            for key in self._ended_keys:
+                Event(_name("claim", self.run, key), client=self.client).clear()
+                Event(_name("stop", self.run, key), client=self.client).clear()
+        self._ended_keys.clear()
 
     def shutdown(self) -> None:
         """Stop every attempt, wait for the workers to end them, then close the client
@@ -272,6 +279,7 @@ class DaskExecutor(Executor):
         for future in self._futures.values():
             future.cancel()
         self._futures.clear()
+        self._forget_ended()
         with contextlib.suppress(Exception):
             self.client.close()
             if self.cluster is not None:
