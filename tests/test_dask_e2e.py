@@ -340,3 +340,21 @@ def test_a_task_dask_runs_again_refuses_an_attempt_already_started(tmp_path):
         result = client.submit(run_attempt, launch_to_dict(launch, 1.0), "run1", pure=False).result(timeout=60)
     assert result["kind"] == "exit" and result["lost"] and "re-ran" in result["error"]
     assert not (tmp_path / "ran").exists() and not (tmp_path / "a").exists()
+
+
+def _profiles(dask_worker) -> bool:
+    return "profile" in dask_worker.periodic_callbacks
+
+
+def test_workers_of_a_cluster_tunelab_starts_neither_retry_nor_profile_tasks():
+    """Dask samples each worker's task threads 100 times a second; a tunelab task only
+    waits on its trial, so the clusters tunelab starts turn that off (and re-runs too)."""
+    from tunelab.executors.dask import connect
+
+    executor = connect(None, {"kind": "local", "n_workers": 2}, worker_timeout=60)
+    try:
+        profiling = executor.client.run(_profiles)
+        assert len(profiling) == 2 and not any(profiling.values())
+        assert executor.cluster.scheduler.allowed_failures == 0
+    finally:
+        executor.shutdown()

@@ -39,9 +39,10 @@ def _launch(tmp_path: Path, code: str, **fields: object) -> Launch:
 
 def _run(launch: Launch, stop_wanted=lambda: False) -> list:
     """Every event of the attempt, the exit last, each through its wire form."""
-    events = []
-    end = run(launch, 0.5, lambda e: events.append(event_from_dict(event_to_dict(e))), stop_wanted, host="here")
-    return [*events, event_from_dict(json.loads(json.dumps(event_to_dict(end))))]
+    batches = []
+    end = run(launch, 0.5, batches.append, stop_wanted, host="here")
+    assert batches[-1][-1] is end, "the exit ends the last batch"
+    return [event_from_dict(json.loads(json.dumps(event_to_dict(e)))) for batch in batches for e in batch]
 
 
 def _alive(pid: int) -> bool:

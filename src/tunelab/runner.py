@@ -61,14 +61,16 @@ def event_from_dict(data: dict[str, Any]) -> Event:
                  report_seq=int(data.get("report_seq", 0)), host=data.get("host"), lost=bool(data.get("lost")))
 
 
-def run(launch: Launch, grace_period: float, emit: Callable[[Event], None],
+def run(launch: Launch, grace_period: float, emit: Callable[[list[Event]], None],
         stop_wanted: Callable[[], bool], host: str | None = None) -> Event:
     """Run ``launch`` here to its end, passing its events to ``emit`` as they happen.
 
     Args:
         launch: the attempt.
         grace_period: seconds between the stop request, SIGTERM and SIGKILL.
-        emit: takes every event but the exit, in order (``started`` carries ``host``).
+        emit: takes the events in order, in the batches they were seen in (``started``
+            carries ``host``); the last batch ends with the exit, so a trial's last reports
+            and its exit can travel together.
         stop_wanted: asked every :data:`POLL` seconds; once true, the attempt is stopped.
         host: the name of this place, for the ``started`` event.
 
@@ -80,12 +82,14 @@ def run(launch: Launch, grace_period: float, emit: Callable[[Event], None],
     try:
         executor.submit(launch)
         while True:
-            for event in executor.poll(POLL):
-                if event.kind == EXIT:
-                    return event
+            events = executor.poll(POLL)
+            for event in events:
                 if event.kind == STARTED:
                     event.host = host
-                emit(event)
+            if events:
+                emit(events)
+                if events[-1].kind == EXIT:
+                    return events[-1]
             if not stopping and stop_wanted():
                 executor.stop(launch.key)
                 stopping = True

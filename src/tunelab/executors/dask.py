@@ -2,9 +2,11 @@
 
 Needs the ``dask`` extra (``pip install "tunelab[dask]"``). Each attempt is one Dask task
 (:func:`run_attempt`) that runs it through :mod:`tunelab.runner` in the worker's own
-process, so the trial runs there exactly as it does locally, and forwards its events to
-the coordinator through a distributed ``Queue`` of the run; the task's return value
-carries the exit. Stops travel down through a distributed ``Event`` per attempt.
+process, so the trial runs there exactly as it does locally, and forwards its events, the
+exit last, to the coordinator through a distributed ``Queue`` of the run: the
+coordinator never fetches a task's result, it looks at a task only when the task ended
+without sending an exit (it failed, or its worker died). Stops travel down through a
+distributed ``Event`` per attempt.
 Only JSON-able dicts cross the wire; the user's code is started by argv, never shipped.
 
 Dask re-runs a task whose worker died; tunelab must not, because its engine retries
@@ -36,8 +38,13 @@ from tunelab.executors._base import EXIT, Executor, Launch
 from tunelab.executors._base import Event as AttemptEvent
 from tunelab.runner import event_from_dict, event_to_dict, launch_from_dict, launch_to_dict
 
-NO_AUTO_RETRY = {"distributed.scheduler.allowed-failures": 0}
-"""Dask configuration of the clusters tunelab starts: a task whose worker died is not re-run."""
+STARTED_CLUSTER = {
+    "distributed.scheduler.allowed-failures": 0,
+    "distributed.worker.profile.enabled": False,
+}
+"""Dask configuration of the clusters tunelab starts: a task whose worker died is not re-run,
+and workers do not sample their task threads 100 times a second (a task only waits on its
+trial, so there is nothing to profile; on 8 workers the sampling costs a tenth of a core)."""
 
 REPORT_CHECK = 0.05
 """Seconds between the coordinator's looks for reports while it waits for a task to end."""
@@ -64,7 +71,8 @@ def run_attempt(launch: dict[str, Any], run: str, lapse: float = LAPSE, gpus: in
             resources (``GPU=2``) ensure that many are free.
 
     Returns:
-        The attempt's exit event as a dict (its other events went to the run's queue).
+        The attempt's exit event as a dict; unless the attempt was refused, it went to the
+        run's queue too, after the attempt's other events.
     """
     key = int(launch["key"])
     claim = Event(_name("claim", run, key))
@@ -85,17 +93,17 @@ def run_attempt(launch: dict[str, Any], run: str, lapse: float = LAPSE, gpus: in
 
 
 class _Forward:
-    """Puts an attempt's events in its run's queue, opened at the first event: after the
-    trial has started, so the trial does not wait for it."""
+    """Puts each batch of an attempt's events in its run's queue as one item, the queue
+    opened at the first batch: after the trial has started, so the trial does not wait for it."""
 
     def __init__(self, run: str) -> None:
         self.name = _name("events", run)
         self.queue: Queue | None = None
 
-    def __call__(self, event: AttemptEvent) -> None:
+    def __call__(self, events: list[AttemptEvent]) -> None:
         if self.queue is None:
             self.queue = Queue(self.name)
-        self.queue.put(event_to_dict(event))
+        self.queue.put([event_to_dict(event) for event in events])
 
 
 class _StopWanted:
@@ -220,17 +228,20 @@ class DaskExecutor(Executor):
         """Events since the last call, waiting up to ``timeout`` seconds for one.
 
         The wait ends the moment a task ends (a trial's exit); reports are looked for every
-        :data:`REPORT_CHECK` seconds meanwhile. A done task's events are all in the queue
-        before its outcome is seen, so the queue is read after finding tasks done: none of
-        an attempt's events comes after its exit.
+        :data:`REPORT_CHECK` seconds meanwhile. A done task's events, its exit included, are
+        all in the queue before it is done, so the queue is read after finding tasks done;
+        a done task whose exit is not there failed or was lost (:meth:`_ended`).
         """
         deadline = time.monotonic() + timeout
         self._pulse()
         self._forget_ended()
         while True:
             done = [key for key, future in self._futures.items() if future.done()]
-            events = [event_from_dict(item) for item in self._queue.get(batch=True)]
-            events += [self._ended(key) for key in done]
+            events = [event_from_dict(item) for batch in self._queue.get(batch=True) for item in batch]
+            for event in events:
+                if event.kind == EXIT and self._futures.pop(event.key, None) is not None:
+                    self._ended_keys.append(event.key)
+            events += [self._ended(key) for key in done if key in self._futures]
             left = deadline - time.monotonic()
             if events or left <= 0 or not self._futures:
                 return events
@@ -244,6 +255,7 @@ class DaskExecutor(Executor):
             self._beat.set(self._beats)
 
     def _ended(self, key: int) -> AttemptEvent:
+        """The exit of a task that ended without sending one: refused, failed or lost."""
         future = self._futures.pop(key)
         try:
             event = event_from_dict(future.result())
@@ -330,7 +342,7 @@ def connect(scheduler: str | None, cluster: dict[str, Any] | None, worker_timeou
 
 def _start_cluster(options: dict[str, Any]) -> Any:
     kind = options.pop("kind", "local")
-    with dask.config.set(NO_AUTO_RETRY):
+    with dask.config.set(STARTED_CLUSTER):
         if kind == "local":
             from distributed import LocalCluster
 
@@ -368,7 +380,7 @@ def jobqueue_cluster(kind: str, options: dict[str, Any]) -> Any:
     except ImportError:
         raise UserError(f"resource_args.cluster.kind: {kind!r} needs dask-jobqueue; "
                         f"run `pip install \"tunelab[dask]\"`") from None
-    with dask.config.set(NO_AUTO_RETRY):
+    with dask.config.set(STARTED_CLUSTER):
         return getattr(dask_jobqueue, f"{kind.upper()}Cluster")(**options)
 
 
