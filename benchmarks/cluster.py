@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import compileall
 import json
 import logging
 import os
@@ -66,8 +67,15 @@ trial.report(config["x"], start=start, end=time.time(), imports=start - first_li
 
 
 def tunelab_utilisation(jobs: int, workers: int, seconds: float) -> dict[str, float]:
-    """Run the sleep jobs through tunelab on a LocalCluster; return its figures."""
+    """Run the sleep jobs through tunelab on a LocalCluster; return its figures.
+
+    tunelab's bytecode is compiled first, as ``pip install`` does: from a source checkout
+    under ``PYTHONDONTWRITEBYTECODE`` every trial would compile ``tunelab.trial`` again.
+    """
+    import tunelab
     from tunelab import api
+
+    compileall.compile_dir(Path(tunelab.__file__).parent, quiet=1)
 
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder, "sleep.py")

@@ -18,6 +18,7 @@ by an earlier run refuses to start it: an attempt runs at most once.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -25,6 +26,7 @@ import threading
 import time
 import uuid
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +48,7 @@ STARTED_CLUSTER = {
 and workers do not sample their task threads 100 times a second (a task only waits on its
 trial, so there is nothing to profile; on 8 workers the sampling costs a tenth of a core)."""
 
-REPORT_CHECK = 0.05
+REPORT_CHECK = 0.1
 """Seconds between the coordinator's looks for reports while it waits for a task to end."""
 
 STOP_CHECK = 0.5
@@ -84,7 +86,7 @@ def run_attempt(launch: dict[str, Any], run: str, lapse: float = LAPSE, gpus: in
     if gpus:
         attempt.env = {**attempt.env, "CUDA_VISIBLE_DEVICES": ",".join(ids)}
     try:
-        end = runner.run(attempt, grace_period, _Forward(run),
+        end = runner.run(attempt, grace_period, _forward(run),
                          _StopWanted(Event(_name("stop", run, key)), _Pulse(Variable(_name("beat", run)), lapse)),
                          host=f"{socket.gethostname()} worker {get_worker().address}")
     finally:
@@ -92,27 +94,29 @@ def run_attempt(launch: dict[str, Any], run: str, lapse: float = LAPSE, gpus: in
     return event_to_dict(end)
 
 
-class _Forward:
-    """Puts each batch of an attempt's events in its run's queue as one item, the queue
-    opened at the first batch: after the trial has started, so the trial does not wait for it."""
+def _forward(run: str) -> Callable[[list[AttemptEvent]], None]:
+    """What puts each batch of an attempt's events in its run's queue, as one item."""
 
-    def __init__(self, run: str) -> None:
-        self.name = _name("events", run)
-        self.queue: Queue | None = None
+    def put(events: list[AttemptEvent]) -> None:
+        _events_queue(_name("events", run)).put([event_to_dict(event) for event in events])
 
-    def __call__(self, events: list[AttemptEvent]) -> None:
-        if self.queue is None:
-            self.queue = Queue(self.name)
-        self.queue.put([event_to_dict(event) for event in events])
+    return put
+
+
+@functools.cache
+def _events_queue(name: str) -> Queue:
+    """This worker's handle on a run's event queue: opened at the run's first event here,
+    after a trial has started (so no trial waits for it), and kept for the run's next attempts."""
+    return Queue(name)
 
 
 class _StopWanted:
     """Whether an attempt's coordinator asked it to stop, or is gone: its stop event is
-    looked at every :data:`STOP_CHECK` seconds, not at every call."""
+    looked at every :data:`STOP_CHECK` seconds from the trial's start, not at every call."""
 
     def __init__(self, stop: Event, coordinator: _Pulse) -> None:
         self.stop, self.coordinator = stop, coordinator
-        self.looked = 0.0
+        self.looked = time.monotonic()
 
     def __call__(self) -> bool:
         if time.monotonic() - self.looked < STOP_CHECK:
@@ -204,6 +208,7 @@ class DaskExecutor(Executor):
         self._beats, self._last_beat = 0, time.monotonic()
         self._futures: dict[int, Any] = {}
         self._ended_keys: list[int] = []
+        self._stopped: set[int] = set()
 
     @property
     def running(self) -> list[int]:
@@ -223,6 +228,7 @@ class DaskExecutor(Executor):
         """Ask the attempt's worker to stop it (stop file, SIGTERM, SIGKILL there)."""
         if key in self._futures:
             Event(_name("stop", self.run, key), client=self.client).set()
+            self._stopped.add(key)
 
     def poll(self, timeout: float = 0.0) -> list[AttemptEvent]:
         """Events since the last call, waiting up to ``timeout`` seconds for one.
@@ -269,13 +275,16 @@ class DaskExecutor(Executor):
         return event
 
     def _forget_ended(self) -> None:
-        """Drop the scheduler's claim and stop events of the attempts that have ended. Done
-        at the next poll, once the engine has acted on their exits, so these round trips
-        do not stand between one job's end and the next job's start."""
+        """Drop the scheduler's claim events of the attempts that have ended, and the stop
+        events of those that were stopped (only a set event exists there). Done at the next
+        poll, once the engine has acted on their exits, so these round trips do not stand
+        between one job's end and the next job's start."""
         with contextlib.suppress(Exception):
             for key in self._ended_keys:
                 Event(_name("claim", self.run, key), client=self.client).clear()
-                Event(_name("stop", self.run, key), client=self.client).clear()
+                if key in self._stopped:
+                    Event(_name("stop", self.run, key), client=self.client).clear()
+                    self._stopped.discard(key)
         self._ended_keys.clear()
 
     def shutdown(self) -> None:
