@@ -1,6 +1,6 @@
-"""An unchanged DeepHyper search script runs its ``run`` on a Dask cluster, placed there
-by ``$TUNELAB_SCHEDULER``: a real ``dask scheduler``, two real ``dask worker`` processes
-and the script as a real process."""
+"""Unchanged DeepHyper search scripts on a cluster: placed on Dask by ``$TUNELAB_SCHEDULER``
+(a real ``dask scheduler``, two real ``dask worker`` processes and the script as a real
+process), and started by a real ``mpirun`` (Open MPI, installed by ``.ci/run``)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import write
 from tunelab.storage import Storage
 
-SEARCH = """
+PROBLEM = """
 import os
 from tunelab.compat.deephyper import CBO, Evaluator, HpProblem
 
@@ -27,7 +27,9 @@ problem.add_hyperparameter((-10.0, 10.0), "x")
 def run(job):
     return {"objective": -job.parameters["x"] ** 2, "metadata": {"pid": os.getpid()}}
 
+"""
 
+SEARCH = PROBLEM + """
 if __name__ == "__main__":
     evaluator = Evaluator.create(run, method=METHOD, method_kwargs=OPTIONS)
     results = CBO(problem, evaluator, random_state=42, log_dir="out").search(max_evals=6)
@@ -109,3 +111,36 @@ def test_a_resource_that_is_not_dask_beside_a_scheduler_names_both_variables(mon
     monkeypatch.setenv("TUNELAB_RESOURCE", "cpu")
     with pytest.raises(UserError, match=r"\$TUNELAB_RESOURCE: \$TUNELAB_SCHEDULER runs on Dask"):
         search.spec(3)
+
+
+MPI_SEARCH = PROBLEM + """
+if __name__ == "__main__":
+    with Evaluator.create(run, method="mpicomm") as evaluator:
+        if evaluator is not None:
+            results = CBO(problem, evaluator, random_state=42, log_dir="out").search(max_evals=6)
+            print(f"{len(results)} results by {evaluator.num_workers} workers", flush=True)
+        else:
+            print("rank without the evaluator", flush=True)
+"""
+
+
+def test_a_deephyper_mpicomm_script_under_mpirun_runs_one_search(workdir, storage_url):
+    """DeepHyper's own pattern for ``mpirun -np N python search.py``: the first rank gets
+    the evaluator, the others None; one search runs, on N - 1 worker processes."""
+    script = write(workdir / "search.py", MPI_SEARCH)
+    env = {**os.environ, "TUNELAB_STORAGE": storage_url, "OMPI_ALLOW_RUN_AS_ROOT": "1",
+           "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_rmaps_base_oversubscribe": "1"}
+    out = subprocess.run(["mpirun", "-np", "3", sys.executable, str(script)], cwd=workdir, env=env,
+                         capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("6 results by 2 workers") == 1, out.stdout
+    assert out.stdout.count("rank without the evaluator") == 2, out.stdout
+    results = pd.read_csv(workdir / "out" / "results.csv")
+    assert list(results["job_status"]) == ["DONE"] * 6
+    store = Storage(storage_url)
+    try:
+        (experiment,) = store.experiments()
+        assert len(store.jobs(experiment.id)) == 6
+    finally:
+        store.close()
+    assert experiment.spec["n_parallel"] == 2

@@ -172,6 +172,26 @@ def test_evaluator_create_sets_the_workers(method, kwargs, workers):
     assert Evaluator.create(run, method=method, method_kwargs=kwargs).num_workers == workers
 
 
+def test_evaluator_is_deephyper_s_context_manager_and_under_mpirun_only_the_first_rank_gets_it(monkeypatch):
+    with Evaluator.create(run, method="mpicomm") as evaluator:
+        assert evaluator is not None and evaluator.num_workers == 1, "no launcher: this process is the root"
+    for variables in ({"OMPI_COMM_WORLD_RANK": "{rank}", "OMPI_COMM_WORLD_SIZE": "4"},
+                      {"PMI_RANK": "{rank}", "PMI_SIZE": "4"}):
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value.format(rank=0))
+        with Evaluator.create(run, method="mpicomm") as evaluator:
+            assert evaluator.num_workers == 3, "DeepHyper's mpicomm: every rank but the root is a worker"
+        with Evaluator.create(run, method="mpicomm", method_kwargs={"num_workers": 2}) as evaluator:
+            assert evaluator.num_workers == 2, "a number the script gives is kept"
+        with Evaluator.create(run, method="process", method_kwargs={"num_workers": 2}) as evaluator:
+            assert evaluator is not None, "only mpicomm splits the ranks, as in DeepHyper"
+        monkeypatch.setenv(next(iter(variables)), "2")
+        with Evaluator.create(run, method="mpicomm") as evaluator:
+            assert evaluator is None
+        for name in variables:
+            monkeypatch.delenv(name)
+
+
 @pytest.mark.parametrize(("method", "kwargs", "match"), [
     ("dask", None, "not supported"), ("process", {"num_worker": 2}, "unknown"),
     ("process", {"num_workers": 0}, "positive int")])

@@ -36,6 +36,10 @@ _importing = 0
 
 _METHODS = ("serial", "thread", "process", "subprocess", "ray", "loky", "mpicomm", "mpipool")
 """Every ``method`` of every DeepHyper release (``subprocess`` 0.3-0.4, ``mpipool`` 0.4, ``loky`` 0.9 on)."""
+_MPI_LAUNCHERS = (("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"), ("PMI_RANK", "PMI_SIZE"),
+                  ("MV2_COMM_WORLD_RANK", "MV2_COMM_WORLD_SIZE"))
+"""The rank and size variables that Open MPI, MPICH (and Intel MPI) and MVAPICH give each
+process their ``mpirun`` starts."""
 _IGNORED_KWARGS = ("callbacks", "storage", "search_id", "comm", "root", "num_cpus_per_task", "num_gpus_per_task",
                    "address", "password", "ray_kwargs", "num_gpus")
 
@@ -248,6 +252,15 @@ def job_env(run_ref: str, run_function_kwargs: dict[str, Any] | None = None) -> 
     return {RUN_ENV: run_ref, KWARGS_ENV: kwargs}
 
 
+def mpi_place() -> tuple[int, int]:
+    """This process's rank among the processes an MPI launcher (``mpirun``, ``mpiexec``)
+    started, and their number: ``(0, 1)`` without a launcher."""
+    for rank, size in _MPI_LAUNCHERS:
+        if rank in os.environ:
+            return int(os.environ[rank]), int(os.environ.get(size, 1))
+    return 0, 1
+
+
 def _workers(method: str, kwargs: dict[str, Any]) -> int:
     if method not in _METHODS:
         raise UserError(f"Evaluator.create: method {method!r} is not supported; use one of {', '.join(_METHODS)}")
@@ -264,8 +277,14 @@ class Evaluator:
 
     ``sized`` is False when the method's options leave the number of workers open (as
     DeepHyper's ``ray`` and ``mpicomm`` do, taking it from their cluster): the search then
-    runs ``num_workers`` (1) jobs at a time locally, and as many as the cluster has
-    threads on a Dask scheduler (``$TUNELAB_SCHEDULER``).
+    runs ``num_workers`` jobs at a time locally (1, or under ``mpirun -np N`` with
+    ``mpicomm``, N - 1 as DeepHyper does), and as many as the cluster has threads on a
+    Dask scheduler (``$TUNELAB_SCHEDULER``).
+
+    Like DeepHyper's, it is a context manager: ``with Evaluator.create(run,
+    method="mpicomm") as evaluator:`` gives the evaluator to the first rank of an
+    ``mpirun`` and None to the others, so the search runs once (tunelab's own worker
+    processes run the jobs; the other ranks end at once).
 
     Example:
         >>> from tunelab.compat.deephyper.evaluator import translate_output as run
@@ -274,10 +293,12 @@ class Evaluator:
     """
 
     def __init__(self, run_function: Callable[..., Any], num_workers: int = 1,
-                 run_function_kwargs: dict[str, Any] | None = None, *, sized: bool = True) -> None:
+                 run_function_kwargs: dict[str, Any] | None = None, *, sized: bool = True,
+                 root: bool = True) -> None:
         self.run_function = run_function
         self.num_workers = num_workers
         self.sized = sized
+        self.root = root
         self.run_function_kwargs = dict(run_function_kwargs or {})
         self.env = job_env(reference(run_function), self.run_function_kwargs)
 
@@ -298,7 +319,18 @@ class Evaluator:
         if ignored:
             warnings.warn(f"Evaluator.create: tunelab ignores method_kwargs {ignored}", stacklevel=2)
         sized = method == "serial" or "num_workers" in kwargs or "num_cpus" in kwargs
-        return cls(run_function, _workers(method, kwargs), kwargs.get("run_function_kwargs"), sized=sized)
+        workers = _workers(method, kwargs)
+        rank, size = mpi_place() if method == "mpicomm" else (0, 1)
+        if not sized and size > 1:
+            workers = size - 1
+        return cls(run_function, workers, kwargs.get("run_function_kwargs"), sized=sized, root=rank == 0)
+
+    def __enter__(self) -> Evaluator | None:
+        """The evaluator on the first rank of an ``mpirun`` (or without one), None on the others."""
+        return self if self.root else None
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
 
     @property
     def objective(self) -> Callable[..., Any]:
