@@ -324,6 +324,44 @@ def test_a_function_objective_runs_on_the_workers_by_module_path(workdir, storag
     assert result.best is not None
 
 
+SHORT = """
+import time
+from tunelab import trial
+config = trial.load_config()
+start = time.time()
+time.sleep(0.3)
+trial.report(config["x"] ** 2, start=start, end=time.time())
+"""
+
+
+def test_short_jobs_wait_ready_on_the_cluster_but_never_run_beyond_n_parallel(workdir, storage_url, script):
+    """Dask holds one job per slot ready, so a slot starts its next job without waiting for
+    the coordinator; on a cluster with more threads than n_parallel, the ready jobs must
+    still wait for a slot (4 single-thread workers, n_parallel 2)."""
+    from tunelab import api
+    from tunelab.cli._progress import Progress
+
+    script(SHORT)
+    spec = {"name": "ahead", "script": "train.py", "n_samples": 16, "n_parallel": 2, "random_seed": 0,
+            "parameter_config": SPACE, "resource": "dask",
+            "resource_args": {"cluster": {"kind": "local", "n_workers": 4}}}
+    submitted, lines, progress = [], [], Progress(live=False)
+
+    def watch(engine) -> None:
+        submitted.append(len(engine.active))
+        lines.append(progress.line(engine))
+
+    api.run(spec, storage=storage_url, on_change=watch)
+    jobs = show("ahead", storage_url)["jobs"]
+    assert [j["status"] for j in jobs] == ["finished"] * 16
+    spans = [(j["extra_results"]["start"], j["extra_results"]["end"]) for j in jobs]
+    at_once = max(sum(s <= start < e for s, e in spans) for start, _ in spans)
+    assert at_once <= 2, f"{at_once} trials ran at once with n_parallel 2"
+    assert max(submitted) == 4, "once jobs proved short, one more job per slot waited ready"
+    assert any("2 running, 2 ready" in line for line in lines), lines[-5:]
+    assert len({j["attempts"][0]["host"] for j in jobs}) >= 3, "the ready jobs took whichever worker was free"
+
+
 def test_a_task_dask_runs_again_refuses_an_attempt_already_started(tmp_path):
     """What a scheduler with allowed-failures > 0 does after a worker death, done by hand:
     the second run of an attempt's task must not start the trial again."""
@@ -337,7 +375,7 @@ def test_a_task_dask_runs_again_refuses_an_attempt_already_started(tmp_path):
                     cwd=str(tmp_path))
     with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster, Client(cluster) as client:
         Event("tunelab-claim-run1-7", client=client).set()
-        result = client.submit(run_attempt, launch_to_dict(launch, 1.0), "run1", pure=False).result(timeout=60)
+        result = client.submit(run_attempt, launch_to_dict(launch, 1.0), "run1", 1, pure=False).result(timeout=60)
     assert result["kind"] == "exit" and result["lost"] and "re-ran" in result["error"]
     assert not (tmp_path / "ran").exists() and not (tmp_path / "a").exists()
 
@@ -351,7 +389,7 @@ def test_workers_of_a_cluster_tunelab_starts_neither_retry_nor_profile_tasks():
     waits on its trial, so the clusters tunelab starts turn that off (and re-runs too)."""
     from tunelab.executors.dask import connect
 
-    executor = connect(None, {"kind": "local", "n_workers": 2}, worker_timeout=60)
+    executor = connect(None, {"kind": "local", "n_workers": 2}, worker_timeout=60, slots=2)
     try:
         profiling = executor.client.run(_profiles)
         assert len(profiling) == 2 and not any(profiling.values())

@@ -54,8 +54,8 @@ def executor_for(spec: ExperimentSpec) -> Executor:
         except ImportError:
             raise UserError("resource: \"dask\" needs Dask; run `pip install \"tunelab[dask]\"`") from None
         args = spec.resource_args
-        return connect(args.scheduler, args.cluster, args.worker_timeout, spec.runtime_args.grace_period,
-                       args.lapse, args.resources)
+        return connect(args.scheduler, args.cluster, args.worker_timeout, spec.n_parallel,
+                       spec.runtime_args.grace_period, args.lapse, args.resources)
     if spec.function:
         return FunctionExecutor(spec.function, spec.n_parallel, spec.runtime_args.grace_period)
     return ScriptExecutor(spec.runtime_args.grace_period)

@@ -12,8 +12,10 @@ import math
 import os
 import shutil
 import socket
+import statistics
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +41,14 @@ PARENT = "parent"
 """Key of a proposal's ``info`` naming the job number whose checkpoint the job starts
 from (population-based training); its presence gives the job a checkpoint folder of its own."""
 
+SHORT_JOB = 10.0
+"""Seconds: while the recent attempts ran shorter than this (median), the engine keeps the
+jobs an executor can hold waiting (:attr:`~tunelab.executors.Executor.ahead`) submitted, so
+a slot never waits on the coordinator to start the next job. Longer jobs lose too little
+to that wait to be worth proposing early: a proposer then sees only the jobs that run."""
+RECENT = 16
+"""How many of the last attempts' run times decide whether jobs are short."""
+
 NO_RESULT = ("no result: the job ended without reporting a value; call tunelab.trial.report(value) "
              "or print '#Auptimizer:<value>'")
 
@@ -56,6 +66,8 @@ class _Active:
     extra: dict[str, float] = field(default_factory=dict)
     stop_requested: bool = False
     stop_reason: str = "stopped early"
+    started: float | None = None
+    """When its trial started (monotonic clock); None while it waits for a slot."""
 
 
 class _Result(NamedTuple):
@@ -108,6 +120,7 @@ class Engine:
         self.folder_key = _folder_key(experiment)
         self.slots = self._slots()
         self.free_slots = list(range(len(self.slots)))
+        self.run_times: deque[float] = deque(maxlen=RECENT)
         self.active: dict[int, _Active] = {}
         self.views: dict[int, JobView] = {}
         self.ids: dict[int, int] = {}
@@ -129,7 +142,7 @@ class Engine:
     def _slots(self) -> list[dict[str, Any]]:
         args = self.spec.resource_args
         if self.spec.resource != "gpu":
-            return [{"slot": i} for i in range(self.spec.n_parallel)]
+            return [{"slot": i} for i in range(self.spec.n_parallel + self.executor.ahead)]
         gpus = args.gpus or visible_gpus()
         if not gpus:
             raise UserError("resource_args.gpus: empty and no GPU found; list GPU ids like [0, 1] "
@@ -295,7 +308,7 @@ class Engine:
             if max_duration and time.monotonic() - self.started > max_duration:
                 self._cancel_active(f"max_duration={max_duration:g}s reached")
                 return self.failure or Outcome(st.FINISHED, f"max_duration reached: {self._summary()}")
-            wait = 0.0 if self.free_slots and self._can_propose() and not self.waiting else 0.5
+            wait = 0.0 if self._room() > 0 and self._can_propose() and not self.waiting else 0.5
             events = self.executor.poll(wait)
             self.waiting = self.waiting and not events
             for event in events:
@@ -367,15 +380,21 @@ class Engine:
         return not self.draining and (
             bool(self.queue) or (self.n_jobs < self._target_jobs() and not self.search.exhausted))
 
+    def _room(self) -> int:
+        """How many more attempts to submit now: free slots, less the executor's waiting
+        places (:attr:`~tunelab.executors.Executor.ahead`) unless jobs are short."""
+        short = len(self.run_times) > 0 and statistics.median(self.run_times) < SHORT_JOB
+        return len(self.free_slots) - (0 if short else self.executor.ahead)
+
     def _fill(self) -> Outcome | None:
         if self.draining and not self.failure:
             return None
-        while self.free_slots and self.queue:
+        while self.queue and self._room() > 0:
             job = self.queue.pop(0)
             self._launch(job, len(job.attempts) + 1)
         if self.draining:
             return None
-        free = min(len(self.free_slots), self._target_jobs() - self.n_jobs)
+        free = min(self._room(), self._target_jobs() - self.n_jobs)
         if free <= 0 or self.search.exhausted or self.waiting:
             return None
         running = [self.views[a.job_id] for a in self.active.values()]
@@ -473,8 +492,10 @@ class Engine:
             return None
         if event.kind == REPORT:
             self._on_report(active, Numbered(event.report_seq, event.report))
-        elif event.kind == STARTED and event.host:
-            self.storage.set_attempt_host(active.attempt_id, event.host)
+        elif event.kind == STARTED:
+            active.started = time.monotonic()
+            if event.host:
+                self.storage.attempt_started(active.attempt_id, event.host)
         elif event.kind == EXIT:
             return self._on_exit(active, event)
         return None
@@ -500,6 +521,8 @@ class Engine:
     def _on_exit(self, active: _Active, event: Event) -> Outcome | None:
         del self.active[event.key]
         self.free_slots.append(active.slot)
+        if active.started is not None:
+            self.run_times.append(time.monotonic() - active.started)
         view = self.views[active.job_id]
         final = active.final
         if active.stop_requested and event.error is None or active.stop_requested and final is None:

@@ -38,7 +38,9 @@ class Progress:
         target = engine.spec.n_samples or "?"
         best = f"{engine.sign * engine.best[0]:.6g} (job {engine.best[1]})" if engine.best else "-"
         elapsed = time.monotonic() - engine.started
-        return (f"{engine.experiment.name}: {done}/{target} done, {len(engine.active)} running, "
+        waiting = sum(a.started is None for a in engine.active.values())
+        ready = f", {waiting} ready" if waiting else ""
+        return (f"{engine.experiment.name}: {done}/{target} done, {len(engine.active) - waiting} running{ready}, "
                 f"{counts.get('failed', 0)} failed, {counts.get('stopped', 0)} stopped | "
                 f"best {best} | {elapsed:.0f}s")
 

@@ -112,6 +112,13 @@ class Executor(abc.ABC):
     def running(self) -> list[int]:
         """Keys of the attempts still running."""
 
+    @property
+    def ahead(self) -> int:
+        """How many attempts beyond ``n_parallel`` this executor can hold waiting, each
+        starting the moment a running one ends, while never running more than
+        ``n_parallel`` at once. Executors that start an attempt as soon as they get it: 0."""
+        return 0
+
     @abc.abstractmethod
     def submit(self, launch: Launch) -> None:
         """Start the attempt; what becomes of it arrives through :meth:`poll`."""

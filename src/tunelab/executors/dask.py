@@ -9,6 +9,12 @@ without sending an exit (it failed, or its worker died). Stops travel down throu
 distributed ``Event`` per attempt.
 Only JSON-able dicts cross the wire; the user's code is started by argv, never shipped.
 
+The executor holds one attempt ready per slot beyond those running (:attr:`DaskExecutor.ahead`),
+so a worker starts the next trial the moment its last one ends, without waiting for the
+coordinator to hear of the end, propose and submit. A distributed ``Semaphore`` of
+``slots`` leases, taken by each task before its trial starts, keeps the trials running at
+once to ``n_parallel`` however many threads the cluster has.
+
 Dask re-runs a task whose worker died; tunelab must not, because its engine retries
 with a new attempt. Clusters tunelab starts are set to ``allowed-failures: 0``, every
 task is submitted with ``retries=0``, and a task that finds its attempt already claimed
@@ -31,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import dask
-from distributed import Client, Event, Queue, Variable, get_worker, wait
+from distributed import Client, Event, Queue, Semaphore, Variable, get_worker, wait
 from distributed.client import FutureCancelledError
 
 from tunelab import runner
@@ -43,10 +49,13 @@ from tunelab.runner import event_from_dict, event_to_dict, launch_from_dict, lau
 STARTED_CLUSTER = {
     "distributed.scheduler.allowed-failures": 0,
     "distributed.worker.profile.enabled": False,
+    "distributed.scheduler.locks.lease-timeout": "10s",
+    "distributed.scheduler.locks.lease-validation-interval": "2s",
 }
-"""Dask configuration of the clusters tunelab starts: a task whose worker died is not re-run,
-and workers do not sample their task threads 100 times a second (a task only waits on its
-trial, so there is nothing to profile; on 8 workers the sampling costs a tenth of a core)."""
+"""Dask configuration of the clusters tunelab starts: a task whose worker died is not re-run;
+workers do not sample their task threads 100 times a second (a task only waits on its
+trial, so there is nothing to profile; on 8 workers the sampling costs a tenth of a core);
+the slot a dead worker held frees within 12 s, not Dask's default 40 s."""
 
 REPORT_CHECK = 0.1
 """Seconds between the coordinator's looks for reports while it waits for a task to end."""
@@ -62,12 +71,14 @@ LAPSE = 30.0
 and stops its trial (a worker of an outside scheduler outlives a coordinator killed with -9)."""
 
 
-def run_attempt(launch: dict[str, Any], run: str, lapse: float = LAPSE, gpus: int = 0) -> dict[str, Any]:
-    """The Dask task of one attempt: run it on this worker (:func:`tunelab.runner.run`).
+def run_attempt(launch: dict[str, Any], run: str, slots: int, lapse: float = LAPSE, gpus: int = 0) -> dict[str, Any]:
+    """The Dask task of one attempt: run it on this worker (:func:`tunelab.runner.run`)
+    once one of the run's ``slots`` is free.
 
     Args:
         launch: the attempt (:func:`~tunelab.runner.launch_to_dict`).
         run: the id of the coordinator's run, naming its queue and the attempt's objects.
+        slots: how many of the run's trials may run at once (its ``n_parallel``).
         lapse: seconds of silence from the coordinator after which the trial is stopped.
         gpus: GPUs of this worker the trial gets (``CUDA_VISIBLE_DEVICES``); Dask's worker
             resources (``GPU=2``) ensure that many are free.
@@ -81,24 +92,32 @@ def run_attempt(launch: dict[str, Any], run: str, lapse: float = LAPSE, gpus: in
     if claim.is_set():
         return _exit(key, "lost: its worker went away and Dask re-ran the task; tunelab retries it", lost=True)
     claim.set()
+    stop_wanted = _StopWanted(Event(_name("stop", run, key)), _Pulse(Variable(_name("beat", run)), lapse))
+    slot = _slots(_name("slots", run), slots)
+    while not slot.acquire(timeout=STOP_CHECK):
+        if stop_wanted.now():
+            return _forward(run)([AttemptEvent(key, EXIT)])
     attempt, grace_period = launch_from_dict(launch)
     ids = _GPUS.take(gpus)
     if gpus:
         attempt.env = {**attempt.env, "CUDA_VISIBLE_DEVICES": ",".join(ids)}
     try:
-        end = runner.run(attempt, grace_period, _forward(run),
-                         _StopWanted(Event(_name("stop", run, key)), _Pulse(Variable(_name("beat", run)), lapse)),
+        end = runner.run(attempt, grace_period, _forward(run), stop_wanted,
                          host=f"{socket.gethostname()} worker {get_worker().address}")
     finally:
         _GPUS.give_back(ids)
+        slot.release()
     return event_to_dict(end)
 
 
-def _forward(run: str) -> Callable[[list[AttemptEvent]], None]:
-    """What puts each batch of an attempt's events in its run's queue, as one item."""
+def _forward(run: str) -> Callable[[list[AttemptEvent]], dict[str, Any]]:
+    """What puts each batch of an attempt's events in its run's queue, as one item, and
+    returns the batch's last event as a dict."""
 
-    def put(events: list[AttemptEvent]) -> None:
-        _events_queue(_name("events", run)).put([event_to_dict(event) for event in events])
+    def put(events: list[AttemptEvent]) -> dict[str, Any]:
+        batch = [event_to_dict(event) for event in events]
+        _events_queue(_name("events", run)).put(batch)
+        return batch[-1]
 
     return put
 
@@ -108,6 +127,13 @@ def _events_queue(name: str) -> Queue:
     """This worker's handle on a run's event queue: opened at the run's first event here,
     after a trial has started (so no trial waits for it), and kept for the run's next attempts."""
     return Queue(name)
+
+
+@functools.cache
+def _slots(name: str, leases: int) -> Semaphore:
+    """This worker's handle on a run's slots: a trial runs only while its task holds a lease.
+    The handle renews the leases it holds while its worker lives; a dead worker's lapse."""
+    return Semaphore(max_leases=leases, name=name)
 
 
 class _StopWanted:
@@ -121,6 +147,10 @@ class _StopWanted:
     def __call__(self) -> bool:
         if time.monotonic() - self.looked < STOP_CHECK:
             return False
+        return self.now()
+
+    def now(self) -> bool:
+        """Look at once."""
         self.looked = time.monotonic()
         return self.stop.is_set() or self.coordinator.gone()
 
@@ -188,16 +218,18 @@ class DaskExecutor(Executor):
 
     Args:
         client: a connected Dask client.
+        slots: how many trials may run at once (the experiment's ``n_parallel``).
         cluster: the cluster tunelab started for this run (closed at shutdown), if any.
         grace_period: seconds between the stop request, SIGTERM and SIGKILL (on the worker).
         lapse: seconds of silence from this coordinator after which workers stop its trials.
         resources: Dask worker resources each attempt needs (``{"GPU": 1}``).
     """
 
-    def __init__(self, client: Client, cluster: Any = None, grace_period: float = 5.0,
+    def __init__(self, client: Client, slots: int, cluster: Any = None, grace_period: float = 5.0,
                  lapse: float = LAPSE, resources: dict[str, float] | None = None) -> None:
         self.grace_period = grace_period
         self.client = client
+        self.slots = slots
         self.cluster = cluster
         self.lapse = lapse
         self.resources = resources or None
@@ -215,12 +247,17 @@ class DaskExecutor(Executor):
         """Keys of the attempts still running."""
         return list(self._futures)
 
+    @property
+    def ahead(self) -> int:
+        """One attempt per slot can wait on the cluster, ready to start when a slot frees."""
+        return self.slots
+
     def submit(self, launch: Launch) -> None:
         """Send the attempt to the cluster; its folder is made on the worker."""
         launch.cwd = str(Path(launch.cwd).resolve())
         launch.folder = launch.folder.resolve()
         self._futures[launch.key] = self.client.submit(
-            run_attempt, launch_to_dict(launch, self.grace_period), self.run, self.lapse,
+            run_attempt, launch_to_dict(launch, self.grace_period), self.run, self.slots, self.lapse,
             int((self.resources or {}).get("GPU", 0)), key=_name("attempt", self.run, launch.key), pure=False,
             retries=0, resources=self.resources)
 
@@ -302,6 +339,8 @@ class DaskExecutor(Executor):
         self._futures.clear()
         self._forget_ended()
         with contextlib.suppress(Exception):
+            Semaphore(name=_name("slots", self.run), scheduler_rpc=self.client.scheduler, loop=self.client.loop).close()
+        with contextlib.suppress(Exception):
             self.client.close()
             if self.cluster is not None:
                 # a worker slow to exit on a loaded machine is killed by its nanny, which
@@ -310,11 +349,12 @@ class DaskExecutor(Executor):
                 self.cluster.close()
 
 
-def connect(scheduler: str | None, cluster: dict[str, Any] | None, worker_timeout: float,
+def connect(scheduler: str | None, cluster: dict[str, Any] | None, worker_timeout: float, slots: int,
             grace_period: float = 5.0, lapse: float = LAPSE,
             resources: dict[str, float] | None = None) -> DaskExecutor:
-    """A :class:`DaskExecutor` on the scheduler at ``scheduler``, or on a cluster started
-    from ``cluster`` (``{"kind": ..., **keyword arguments}``), once a worker is up.
+    """A :class:`DaskExecutor` running ``slots`` trials at once on the scheduler at
+    ``scheduler``, or on a cluster started from ``cluster`` (``{"kind": ..., **keyword
+    arguments}``), once a worker is up.
 
     Raises:
         UserError: the scheduler cannot be reached, the cluster cannot start, or no worker
@@ -346,7 +386,7 @@ def connect(scheduler: str | None, cluster: dict[str, Any] | None, worker_timeou
         raise UserError(f"{field}: no Dask worker came up within resource_args.worker_timeout={worker_timeout:g}s "
                         f"({_one_line(exc)}); start workers (`dask worker ADDRESS`) or raise worker_timeout") \
             from None
-    return DaskExecutor(client, started, grace_period, lapse, resources)
+    return DaskExecutor(client, slots, started, grace_period, lapse, resources)
 
 
 def _start_cluster(options: dict[str, Any]) -> Any:

@@ -342,10 +342,12 @@ class Storage:
             _touch(conn, job_id)
             return attempt_id
 
-    def set_attempt_host(self, attempt_id: int, host: str) -> None:
-        """Record the machine (and worker) an attempt runs on, once the executor knows it."""
+    def attempt_started(self, attempt_id: int, host: str) -> None:
+        """Record where (machine and worker) and when an attempt's trial started, once the
+        executor knows: a Dask attempt may wait for a free slot after it was submitted."""
         with self.engine.begin() as conn:
-            conn.execute(update(s.attempts).where(s.attempts.c.id == attempt_id).values(host=host[:255]))
+            conn.execute(update(s.attempts).where(s.attempts.c.id == attempt_id)
+                         .values(host=host[:255], started=time.time()))
 
     def add_intermediate(self, job_id: int, attempt_id: int, seq: int, step: int, value: float) -> bool:
         """Record the ``seq``-th intermediate value of an attempt, once.
