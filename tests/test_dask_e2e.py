@@ -112,6 +112,19 @@ def test_scheduler_address_from_the_cli_and_its_faults(workdir, storage_url, scr
     jobs = show("remote", storage_url)["jobs"]
     assert [j["status"] for j in jobs] == ["finished"] * 4
     assert all(" worker tcp://127.0.0.1:" in j["attempts"][0]["host"] for j in jobs)
+    from distributed import Client
+
+    # lambdas travel by value: the `dask worker` processes cannot import this test module
+    with Client(address, timeout=30) as client:
+        left = client.run_on_scheduler(lambda dask_scheduler: [
+            name for ext in ("queues", "semaphores", "events", "variables")
+            for name in getattr(dask_scheduler.extensions[ext],
+                                {"queues": "queues", "semaphores": "max_leases", "events": "_events",
+                                 "variables": "variables"}[ext])
+            if name.startswith("tunelab-")])
+        assert left == [], "the ended run left objects on the scheduler"
+        held = client.run(lambda: len(__import__("tunelab.executors.dask", fromlist=["_RUNS"])._RUNS.handles))
+        assert set(held.values()) == {0}, "the workers still hold the ended run's handles"
 
 
 def test_cloud_routes_of_other_tools_point_to_the_cluster_docs(workdir, storage_url, script):

@@ -24,7 +24,6 @@ by an earlier run refuses to start it: an attempt runs at most once.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 import socket
@@ -93,16 +92,16 @@ def run_attempt(launch: dict[str, Any], run: str, slots: int, lapse: float = LAP
         return _exit(key, "lost: its worker went away and Dask re-ran the task; tunelab retries it", lost=True)
     claim.set()
     stop_wanted = _StopWanted(Event(_name("stop", run, key)), _Pulse(Variable(_name("beat", run)), lapse))
-    slot = _slots(_name("slots", run), slots)
+    queue, slot = _RUNS.open(run, slots)
     while not slot.acquire(timeout=STOP_CHECK):
         if stop_wanted.now():
-            return _forward(run)([AttemptEvent(key, EXIT)])
+            return _forward(queue)([AttemptEvent(key, EXIT)])
     attempt, grace_period = launch_from_dict(launch)
     ids = _GPUS.take(gpus)
     if gpus:
         attempt.env = {**attempt.env, "CUDA_VISIBLE_DEVICES": ",".join(ids)}
     try:
-        end = runner.run(attempt, grace_period, _forward(run), stop_wanted,
+        end = runner.run(attempt, grace_period, _forward(queue), stop_wanted,
                          host=f"{socket.gethostname()} worker {get_worker().address}")
     finally:
         _GPUS.give_back(ids)
@@ -110,30 +109,50 @@ def run_attempt(launch: dict[str, Any], run: str, slots: int, lapse: float = LAP
     return event_to_dict(end)
 
 
-def _forward(run: str) -> Callable[[list[AttemptEvent]], dict[str, Any]]:
+def _forward(queue: Queue) -> Callable[[list[AttemptEvent]], dict[str, Any]]:
     """What puts each batch of an attempt's events in its run's queue, as one item, and
     returns the batch's last event as a dict."""
 
     def put(events: list[AttemptEvent]) -> dict[str, Any]:
         batch = [event_to_dict(event) for event in events]
-        _events_queue(_name("events", run)).put(batch)
+        queue.put(batch)
         return batch[-1]
 
     return put
 
 
-@functools.cache
-def _events_queue(name: str) -> Queue:
-    """This worker's handle on a run's event queue: opened at the run's first event here,
-    after a trial has started (so no trial waits for it), and kept for the run's next attempts."""
-    return Queue(name)
+class _WorkerRuns:
+    """This worker's handles on the runs it serves: each run's event queue and its slots
+    (a trial runs only while its task holds one of the run's leases; the handle renews the
+    leases it holds while the worker lives, and a dead worker's lapse). Opened at the run's
+    first attempt here and kept for its next ones, which saves each a scheduler round trip;
+    dropped when the run's coordinator shuts down (:func:`forget_run`)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.handles: dict[str, tuple[Queue, Semaphore]] = {}
+
+    def open(self, run: str, slots: int) -> tuple[Queue, Semaphore]:
+        with self.lock:
+            if run not in self.handles:
+                self.handles[run] = Queue(_name("events", run)), Semaphore(max_leases=slots, name=_name("slots", run))
+            return self.handles[run]
+
+    def forget(self, run: str) -> None:
+        with self.lock:
+            handles = self.handles.pop(run, None)
+        if handles is not None:
+            queue, slots = handles
+            queue.close()
+            slots.refresh_callback.stop()
 
 
-@functools.cache
-def _slots(name: str, leases: int) -> Semaphore:
-    """This worker's handle on a run's slots: a trial runs only while its task holds a lease.
-    The handle renews the leases it holds while its worker lives; a dead worker's lapse."""
-    return Semaphore(max_leases=leases, name=name)
+_RUNS = _WorkerRuns()
+
+
+def forget_run(run: str) -> None:
+    """Drop this worker's handles on a run that ended (run on every worker at shutdown)."""
+    _RUNS.forget(run)
 
 
 class _StopWanted:
@@ -338,8 +357,13 @@ class DaskExecutor(Executor):
             future.cancel()
         self._futures.clear()
         self._forget_ended()
-        with contextlib.suppress(Exception):
-            Semaphore(name=_name("slots", self.run), scheduler_rpc=self.client.scheduler, loop=self.client.loop).close()
+        if self.cluster is None:  # an outside scheduler and workers outlive the run: release what it holds there
+            with contextlib.suppress(Exception):
+                self.client.run(forget_run, self.run)
+                self._queue.close()
+                self._beat.delete()
+                Semaphore(name=_name("slots", self.run), scheduler_rpc=self.client.scheduler,
+                          loop=self.client.loop).close()
         with contextlib.suppress(Exception):
             self.client.close()
             if self.cluster is not None:
