@@ -196,10 +196,22 @@ def _wait(condition, limit: float = 60):
     raise AssertionError("timed out waiting")
 
 
-def test_a_killed_worker_loses_its_attempt_which_runs_again_elsewhere_once(workdir, storage_url, script):
-    script(LOGGED)
-    exp = write_experiment(workdir, name="killw", script="train.py", n_samples=3, n_parallel=2, random_seed=2,
-                           parameter_config=SPACE, resource="dask", runtime_args={"env": {"JOB_SECONDS": "3"}},
+LOGGED_FUNCTION = "def logged(config):\n" + "".join(
+    f"    {line}\n" for line in LOGGED.strip().splitlines()
+    if "trial." not in line and "import" not in line) + "    return (config['x'] - 1) ** 2\n"
+"""LOGGED as a function objective: the same log lines, its result returned."""
+
+
+@pytest.mark.parametrize("trial", ["script", "function"])
+def test_a_killed_worker_loses_its_attempt_which_runs_again_elsewhere_once(workdir, storage_url, script, trial):
+    if trial == "script":
+        script(LOGGED)
+        what = {"script": "train.py"}
+    else:
+        script("import os, time\n" + LOGGED_FUNCTION, name="objective.py")
+        what = {"function": "objective:logged"}
+    exp = write_experiment(workdir, name="killw", **what, n_samples=3, n_parallel=2, random_seed=2,
+                           parameter_config=SPACE, resource="dask", runtime_args={"env": {"JOB_SECONDS": "6"}},
                            resource_args={"cluster": {"kind": "local", "n_workers": 3}})
     proc = start_run(exp, storage_url, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -207,7 +219,7 @@ def test_a_killed_worker_loses_its_attempt_which_runs_again_elsewhere_once(workd
         worker = _parent(trial_pid)
         assert _parent(worker) == proc.pid, "the trial is the child of a worker process of the coordinator's cluster"
         os.kill(worker, signal.SIGKILL)
-        _wait(lambda: not _alive(trial_pid), limit=15)
+        _wait(lambda: not _alive(trial_pid), limit=3)  # dies with its worker, not when its 6 s are over
         assert proc.wait(timeout=120) == 0, proc.stderr.read()
     finally:
         if proc.poll() is None:
@@ -319,11 +331,13 @@ def test_a_function_objective_runs_on_the_workers_by_module_path(workdir, storag
 
     (workdir / "objective.py").write_text(
         "import os\n"
+        "CALLS = []\n"
         "def quad(config):\n"
+        "    CALLS.append(config['x'])\n"
         "    if config['x'] > 2.5:\n"
         "        raise ValueError('x too large')\n"
-        "    return {'loss': (config['x'] - 1) ** 2, 'pid': os.getpid()}\n")
-    spec = {"name": "fn", "n_samples": 4, "n_parallel": 2, "random_seed": 3, "parameter_config": SPACE,
+        "    return {'loss': (config['x'] - 1) ** 2, 'pid': os.getpid(), 'calls': len(CALLS)}\n")
+    spec = {"name": "fn", "n_samples": 8, "n_parallel": 2, "random_seed": 3, "parameter_config": SPACE,
             "initial_configs": [{"x": 2.9}], "job_failure": {"ignore_fail": True},
             "resource": "dask", "resource_args": {"cluster": {"kind": "local", "n_workers": 2}}}
     result = api.run(spec, objective="objective:quad", storage=storage_url)
@@ -331,8 +345,11 @@ def test_a_function_objective_runs_on_the_workers_by_module_path(workdir, storag
     failed = [j for j in jobs if j["status"] == "failed"]
     assert len(failed) == 1 and "ValueError: x too large" in failed[0]["error"]
     finished = [j for j in jobs if j["status"] == "finished"]
-    assert len(finished) == 3 and all(j["result"] == pytest.approx((j["config"]["x"] - 1) ** 2) for j in finished)
-    assert len({j["extra_results"]["pid"] for j in finished}) == 3, "one process per trial, not the coordinator"
+    assert len(finished) == 7 and all(j["result"] == pytest.approx((j["config"]["x"] - 1) ** 2) for j in finished)
+    pids = {j["extra_results"]["pid"] for j in finished}
+    assert len(pids) <= 2 and os.getpid() not in pids, "one process per worker thread, kept, not the coordinator"
+    calls = [j["extra_results"]["calls"] for j in finished]
+    assert max(calls) >= 4, "8 jobs on 2 kept processes: one of them called the objective 4 times or more"
     assert all(" worker tcp://" in j["attempts"][0]["host"] for j in jobs)
     assert result.best is not None
 

@@ -26,7 +26,6 @@ from tunelab import storage as st
 from tunelab._owner import BEAT_INTERVAL, describe, new_owner, owner_gone
 from tunelab.exceptions import UserError
 from tunelab.executors import EXIT, REPORT, STARTED, Event, Executor, Launch, Numbered, Salvage, rank, salvage
-from tunelab.executors._worker import function_argv
 from tunelab.objectives import MissingObjective, losses_of, objective_values
 from tunelab.pareto import front_mask
 from tunelab.proposers import JobView, Proposal, Search, sign_of
@@ -442,7 +441,7 @@ class Engine:
             env[protocol.ENV_MODEL_DIR] = extra_config["folder_name"]
         launch = Launch(attempt_id, config, folder, argv=self._argv(config, folder), cwd=self.spec.workingdir,
                         env=env, timeout=self.spec.job_timeout, labels=self.spec.resource_args.multi_res_labels,
-                        track=self.spec.tracks_printed_results)
+                        track=self.spec.tracks_printed_results, function=self.spec.function)
         self.active[attempt_id] = _Active(job.id, attempt_id, attempt_number, slot)
         if job.id in self.views:
             self.views[job.id].intermediate.clear()  # the curve is the new attempt's, the one that counts
@@ -472,8 +471,6 @@ class Engine:
 
     def _argv(self, config: dict[str, Any], folder: Path) -> list[str] | None:
         config_path = str(folder / "config.json")
-        if self.spec.function and self.spec.resource == "dask":
-            return function_argv(self.spec.function)
         if self.spec.command:
             values = {k: str(v) for k, v in config.items()}
             values["config"] = config_path

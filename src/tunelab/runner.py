@@ -4,8 +4,10 @@ The search-free half of an executor, called by a Dask task on its worker
 (:func:`run`). It uses the very code the local executor runs (:class:`~tunelab.executors.local.ScriptExecutor`:
 the attempt folder, the trial from its argv in its own process group, reports read from
 the folder, the timeout and the stop sequence on this machine's clock), so a trial behaves
-the same everywhere. The trial gets SIGKILL if the thread that started it dies, so a
-worker killed mid-attempt leaves no orphan.
+the same everywhere. A function trial runs in a process of a
+:class:`~tunelab.executors.function.FunctionExecutor` its caller keeps for the next
+attempts. The trial gets SIGKILL if the thread that started it dies, so a worker killed
+mid-attempt leaves no orphan.
 
 Launches and events cross machines as JSON-able dicts (:func:`launch_to_dict`,
 :func:`event_to_dict`); nothing else of the coordinator's travels.
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tunelab import _protocol as protocol
-from tunelab.executors._base import EXIT, STARTED, Event, Launch
+from tunelab.executors._base import EXIT, STARTED, Event, Launch, ProcessExecutor
 from tunelab.executors.local import ScriptExecutor
 
 POLL = 0.1
@@ -62,7 +64,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
 
 
 def run(launch: Launch, grace_period: float, emit: Callable[[list[Event]], None],
-        stop_wanted: Callable[[], bool], host: str | None = None) -> Event:
+        stop_wanted: Callable[[], bool], host: str | None = None, executor: ProcessExecutor | None = None) -> Event:
     """Run ``launch`` here to its end, passing its events to ``emit`` as they happen.
 
     Args:
@@ -73,12 +75,16 @@ def run(launch: Launch, grace_period: float, emit: Callable[[list[Event]], None]
             and its exit can travel together.
         stop_wanted: asked every :data:`POLL` seconds; once true, the attempt is stopped.
         host: the name of this place, for the ``started`` event.
+        executor: runs the attempt and outlives it (a function trial's, with its process
+            kept); by default a script's own, ended with the attempt. Either is shut down
+            if the attempt is cut short by an exception.
 
     Returns:
         The ``exit`` event.
     """
-    executor = ScriptExecutor(grace_period, die_with_parent=True)
-    stopping = False
+    own = executor is None
+    executor = executor or ScriptExecutor(grace_period, die_with_parent=True)
+    ended, stopping = False, False
     try:
         executor.submit(launch)
         while True:
@@ -87,11 +93,13 @@ def run(launch: Launch, grace_period: float, emit: Callable[[list[Event]], None]
                 if event.kind == STARTED:
                     event.host = host
             if events:
+                ended = events[-1].kind == EXIT
                 emit(events)
-                if events[-1].kind == EXIT:
+                if ended:
                     return events[-1]
             if not stopping and stop_wanted():
                 executor.stop(launch.key)
                 stopping = True
     finally:
-        executor.shutdown()
+        if own or not ended:
+            executor.shutdown()

@@ -45,6 +45,8 @@ class Launch:
         labels: names of the extra values in ``#Auptimizer:v,x,y`` lines.
         track: every ``#Auptimizer:`` line is an intermediate value too
             (:class:`~tunelab._reports.ReportStream`).
+        function: a function trial's ``module:qualname`` (its executor calls it in a
+            process it keeps for the next attempts); ``None`` for scripts.
     """
 
     key: int
@@ -56,6 +58,7 @@ class Launch:
     timeout: float | None = None
     labels: list[str] = field(default_factory=list)
     track: bool = False
+    function: str | None = None
 
 
 @dataclass

@@ -70,34 +70,8 @@ def _run_one(objective: Callable[..., Any], request: dict[str, Any]) -> str | No
         os.environ.update(saved_env)
 
 
-def function_argv(ref: str) -> list[str]:
-    """The argv that runs the objective ``ref`` once as a trial process (on a Dask worker):
-    its config from ``config.json``, its result reported through :mod:`tunelab.trial`."""
-    return [sys.executable, "-m", "tunelab.executors._worker", ref, ONCE]
-
-
-ONCE = "--once"
-"""The option of ``python -m tunelab.executors._worker REF`` that runs one config and exits."""
-
-
-def run_once(ref: str) -> int:
-    """Call the objective with the attempt's config; exit code 1 (traceback on stderr) if it
-    raised, so a failure reads like a script's."""
-    os.environ[trial._RAISE_ON_STOP_ENV] = "1"
-    try:
-        trial.report_returned(resolve(ref)(trial.load_config()))
-    except trial.TrialStopped:
-        pass
-    except BaseException:  # the user's code failed: its traceback is the attempt's reason
-        traceback.print_exc()
-        return 1
-    return 0
-
-
 def main() -> None:
     """Serve requests until stdin closes (the coordinator has gone)."""
-    if sys.argv[2:] == [ONCE]:
-        sys.exit(run_once(sys.argv[1]))
     channel = os.fdopen(os.dup(1), "w", buffering=1)
     try:
         objective = resolve(sys.argv[1])

@@ -43,6 +43,7 @@ from tunelab import runner
 from tunelab.exceptions import UserError
 from tunelab.executors._base import EXIT, Executor, Launch
 from tunelab.executors._base import Event as AttemptEvent
+from tunelab.executors.function import FunctionExecutor
 from tunelab.runner import event_from_dict, event_to_dict, launch_from_dict, launch_to_dict
 
 STARTED_CLUSTER = {
@@ -101,8 +102,9 @@ def run_attempt(launch: dict[str, Any], run: str, slots: int, lapse: float = LAP
     if gpus:
         attempt.env = {**attempt.env, "CUDA_VISIBLE_DEVICES": ",".join(ids)}
     try:
+        executor = _RUNS.functions(run, attempt, grace_period) if attempt.function else None
         end = runner.run(attempt, grace_period, _forward(queue), stop_wanted,
-                         host=f"{socket.gethostname()} worker {get_worker().address}")
+                         host=f"{socket.gethostname()} worker {get_worker().address}", executor=executor)
     finally:
         _GPUS.give_back(ids)
         slot.release()
@@ -126,11 +128,19 @@ class _WorkerRuns:
     (a trial runs only while its task holds one of the run's leases; the handle renews the
     leases it holds while the worker lives, and a dead worker's lapse). Opened at the run's
     first attempt here and kept for its next ones, which saves each a scheduler round trip;
-    dropped when the run's coordinator shuts down (:func:`forget_run`)."""
+    dropped when the run's coordinator shuts down (:func:`forget_run`).
+
+    Function trials run in a process each task thread keeps for its next attempt of the
+    same run, as Ray reuses its actors: the user's module is imported once per thread, not
+    once per job. A thread keeps one such process at most (starting a task of another run
+    ends the last run's), so a coordinator that never shut down leaves one idle process
+    per thread, not one per run.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.handles: dict[str, tuple[Queue, Semaphore]] = {}
+        self.kept: dict[int, tuple[str, str | None, FunctionExecutor]] = {}
 
     def open(self, run: str, slots: int) -> tuple[Queue, Semaphore]:
         with self.lock:
@@ -138,13 +148,33 @@ class _WorkerRuns:
                 self.handles[run] = Queue(_name("events", run)), Semaphore(max_leases=slots, name=_name("slots", run))
             return self.handles[run]
 
+    def functions(self, run: str, launch: Launch, grace_period: float) -> FunctionExecutor:
+        """The calling thread's executor of ``run``'s function trials; its process is kept
+        unless the attempt needs other GPUs (CUDA reads its devices once)."""
+        thread, gpus = threading.get_ident(), launch.env.get("CUDA_VISIBLE_DEVICES")
+        with self.lock:
+            kept = self.kept.pop(thread, None)
+        if kept is not None and kept[:2] == (run, gpus):
+            executor = kept[2]
+        else:
+            if kept is not None:
+                kept[2].shutdown()
+            executor = FunctionExecutor(launch.function, 1, grace_period, die_with_parent=True)
+        with self.lock:
+            self.kept[thread] = run, gpus, executor
+        return executor
+
     def forget(self, run: str) -> None:
         with self.lock:
             handles = self.handles.pop(run, None)
+            threads = [thread for thread, kept in self.kept.items() if kept[0] == run]
+            executors = [self.kept.pop(thread)[2] for thread in threads]
         if handles is not None:
             queue, slots = handles
             queue.close()
             slots.refresh_callback.stop()
+        for executor in executors:
+            executor.shutdown()
 
 
 _RUNS = _WorkerRuns()

@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunelab.exceptions import UserError
+from tunelab.executors import _parent_death as parent_death
 from tunelab.executors._base import Launch, ProcessExecutor, kill_group
+
+KEPT_ENV = ("CUDA_VISIBLE_DEVICES",)
+"""Variables of a launch's environment that a worker process must have from its start
+(CUDA reads them once); the rest are set around each call."""
 
 
 def function_ref(fn: Callable[..., Any] | str) -> str:
@@ -46,26 +51,36 @@ class _Worker:
 
 
 class FunctionExecutor(ProcessExecutor):
-    """Calls ``objective(config)`` in ``n_workers`` worker processes.
+    """Calls ``objective(config)`` in ``n_workers`` worker processes, each kept for the
+    next attempts (started in the launch's working folder, which goes first on its path).
 
     A worker that hangs past the job's timeout is killed and replaced.
 
     Args:
         objective: a top-level function or a ``module:qualname`` reference.
         n_workers: number of worker processes.
+        die_with_parent: worker processes get SIGKILL when the thread that started them
+            dies (as :class:`~tunelab.executors.local.ScriptExecutor`'s, on a Dask worker).
     """
 
-    def __init__(self, objective: Callable[..., Any] | str, n_workers: int, grace_period: float = 5.0) -> None:
+    def __init__(self, objective: Callable[..., Any] | str, n_workers: int, grace_period: float = 5.0, *,
+                 die_with_parent: bool = False) -> None:
         super().__init__(grace_period)
         self.ref = function_ref(objective)
         self.n_workers = n_workers
+        self.die_with_parent = die_with_parent
         self._workers: list[_Worker] = []
         self._by_key: dict[int, _Worker] = {}
 
-    def _spawn(self) -> _Worker:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.getcwd(), *sys.path]))}
-        proc = subprocess.Popen([sys.executable, "-m", "tunelab.executors._worker", self.ref],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True)
+    def _spawn(self, launch: Launch) -> _Worker:
+        cwd = os.path.abspath(launch.cwd)
+        env = {**os.environ, **{k: v for k, v in launch.env.items() if k in KEPT_ENV},
+               "PYTHONPATH": os.pathsep.join(filter(None, [cwd, os.getcwd(), *sys.path]))}
+        argv, preexec = [sys.executable, "-m", "tunelab.executors._worker", self.ref], None
+        if self.die_with_parent:
+            argv, preexec = parent_death.start_args(argv, cwd, env.get("PATH"))
+        proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                                start_new_session=True, preexec_fn=preexec)
         answer = json.loads(proc.stdout.readline() or b'{"ready": false, "error": "worker died at start"}')
         if not answer.get("ready"):
             proc.kill()
@@ -77,7 +92,7 @@ class FunctionExecutor(ProcessExecutor):
 
     def _launch(self, launch: Launch) -> int:
         idle = [w for w in self._workers if w.key is None and w.proc.poll() is None]
-        worker = idle[0] if idle else self._spawn()
+        worker = idle[0] if idle else self._spawn(launch)
         request = {"key": launch.key, "config": launch.config, "env": launch.env, "folder": str(launch.folder)}
         worker.proc.stdin.write((json.dumps(request) + "\n").encode())
         worker.proc.stdin.flush()
