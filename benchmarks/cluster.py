@@ -1,13 +1,14 @@
 """Slot utilisation on a Dask cluster: how much of the workers' time runs trials?
 
-``--jobs`` sleep jobs of ``--seconds`` each (a script that sleeps, then reports) on a Dask
-``LocalCluster`` of ``--workers`` single-slot worker processes, ``n_parallel`` = workers,
-proposer ``random``, SQLite in a temporary folder. Each trial records when it started and
+``--jobs`` sleep jobs of ``--seconds`` each on a Dask ``LocalCluster`` of ``--workers``
+single-slot worker processes, ``n_parallel`` = workers, proposer ``random``, SQLite in a
+temporary folder: once as a script that sleeps, then reports (a process per job), once as
+a function objective that sleeps and returns (a process per worker, kept for its jobs). Each trial records when it started and
 ended (its own clock, inside the trial process); utilisation is the trials' busy time over
 slots x wall time, wall time from the first trial's start to the last one's end (cluster
 start-up excluded, and shown apart). Target: >= 95 % at 2,000 x 1 s jobs on 8 workers.
 
-Ray Tune on the same number of CPUs, the same sleep function, runs next to it when Ray is
+Ray Tune on the same number of CPUs, the same sleep as a function, runs next to them when Ray is
 installed (``pip install ray``; benchmark only). Ray's own published figure is 14 %
 overhead for 10,000 x 1 s trials on 16 CPUs.
 
@@ -65,9 +66,19 @@ time.sleep({seconds})
 trial.report(config["x"], start=start, end=time.time(), imports=start - first_line)
 """
 
+SLEEPER_FUNCTION = """
+import time
 
-def tunelab_utilisation(jobs: int, workers: int, seconds: float) -> dict[str, float]:
-    """Run the sleep jobs through tunelab on a LocalCluster; return its figures.
+def sleep(config):
+    start = time.time()
+    time.sleep({seconds})
+    return {{"loss": config["x"], "start": start, "end": time.time()}}
+"""
+
+
+def tunelab_utilisation(jobs: int, workers: int, seconds: float, function: bool = False) -> dict[str, float]:
+    """Run the sleep jobs through tunelab on a LocalCluster, as a script (a process per
+    job) or as a function objective (a process per worker, kept); return its figures.
 
     tunelab's bytecode is compiled first, as ``pip install`` does: from a source checkout
     under ``PYTHONDONTWRITEBYTECODE`` every trial would compile ``tunelab.trial`` again.
@@ -78,19 +89,25 @@ def tunelab_utilisation(jobs: int, workers: int, seconds: float) -> dict[str, fl
     compileall.compile_dir(Path(tunelab.__file__).parent, quiet=1)
 
     with tempfile.TemporaryDirectory() as folder:
-        script = Path(folder, "sleep.py")
-        script.write_text(SLEEPER.format(seconds=seconds))
-        spec = {"name": "utilisation", "script": str(script), "n_samples": jobs, "n_parallel": workers,
+        spec = {"name": "utilisation", "n_samples": jobs, "n_parallel": workers, "workingdir": folder,
                 "proposer": "random", "random_seed": 0,
                 "parameter_config": [{"name": "x", "type": "float", "range": [0, 1]}],
                 "resource": "dask", "resource_args": {"cluster": {"kind": "local", "n_workers": workers}}}
+        if function:
+            Path(folder, "sleeper.py").write_text(SLEEPER_FUNCTION.format(seconds=seconds))
+        else:
+            Path(folder, "sleep.py").write_text(SLEEPER.format(seconds=seconds))
+            spec["script"] = str(Path(folder, "sleep.py"))
         begun = time.time()
-        result = api.run(spec, storage=f"sqlite:///{folder}/tunelab.db")
+        result = api.run(spec, storage=f"sqlite:///{folder}/tunelab.db", objective="sleeper:sleep" if function else None)
         ended = time.time()
         finished = [j for j in result.jobs if j.status == "finished"]
         spans = [(j.extra["start"], j.extra["end"]) for j in finished]
+    figures = _figures(spans, workers, begun, ended)
+    if not function:
         imports = sorted(j.extra["imports"] for j in finished)
-    return {**_figures(spans, workers, begun, ended), "trial_imports_ms": 1000 * imports[len(imports) // 2]}
+        figures["trial_imports_ms"] = 1000 * imports[len(imports) // 2]
+    return figures
 
 
 def ray_utilisation(jobs: int, workers: int, seconds: float) -> dict[str, float] | None:
@@ -333,7 +350,8 @@ def main() -> None:
         return
     jobs = 160 if args.quick else args.jobs or 2000
     args.workers = args.workers or 8
-    rows = {"tunelab (Dask LocalCluster)": tunelab_utilisation(jobs, args.workers, args.seconds)}
+    rows = {"tunelab, script (Dask)": tunelab_utilisation(jobs, args.workers, args.seconds),
+            "tunelab, function (Dask)": tunelab_utilisation(jobs, args.workers, args.seconds, function=True)}
     ray_row = ray_utilisation(jobs, args.workers, args.seconds)
     if ray_row is not None:
         rows["Ray Tune"] = ray_row
@@ -344,8 +362,9 @@ def main() -> None:
     for name, row in rows.items():
         print(f"{name:30} {row['utilisation']:>10.1%} {row['utilisation_total']:>14.1%} {row['wall_s']:>8.1f} "
               f"{row['start_up_s']:>10.1f} {row['idle_ms_per_job']:>11.0f}")
-    print(f"tunelab's idle time per job includes the trial's own Python start and its "
-          f"`from tunelab import trial` ({rows['tunelab (Dask LocalCluster)']['trial_imports_ms']:.0f} ms, median)")
+    print(f"a script's idle time per job includes the trial's own Python start and its "
+          f"`from tunelab import trial` ({rows['tunelab, script (Dask)']['trial_imports_ms']:.0f} ms, median); "
+          f"a function trial runs in a process its worker keeps, as Ray's reused actors do")
     if ray_row is None:
         print("Ray Tune: skipped (pip install ray to compare)")
     out = args.out or RESULTS / "cluster.json"
