@@ -273,7 +273,7 @@ def _job_cycle(store: Any, experiment_id: int, number: int) -> None:
     """The storage writes of one job's life in the engine: recorded, started, placed, ended."""
     job = store.add_job(experiment_id, number, {"x": number / 7}, None, {})
     attempt = store.start_attempt(job, 1, {"slot": 0}, f"job-{number}", "coordinator")
-    store.set_attempt_host(attempt, "host worker tcp://127.0.0.1:1")
+    store.attempt_started(attempt, "host worker tcp://127.0.0.1:1")
     store.end_attempt(job, attempt, job_status="finished", attempt_status="finished", value=0.5, extra={})
 
 
