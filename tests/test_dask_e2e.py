@@ -211,7 +211,7 @@ def test_a_killed_worker_loses_its_attempt_which_runs_again_elsewhere_once(workd
         script("import os, time\n" + LOGGED_FUNCTION, name="objective.py")
         what = {"function": "objective:logged"}
     exp = write_experiment(workdir, name="killw", **what, n_samples=3, n_parallel=2, random_seed=2,
-                           parameter_config=SPACE, resource="dask", runtime_args={"env": {"JOB_SECONDS": "6"}},
+                           parameter_config=SPACE, resource="dask", runtime_args={"env": {"JOB_SECONDS": "4"}},
                            resource_args={"cluster": {"kind": "local", "n_workers": 3}})
     proc = start_run(exp, storage_url, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -219,7 +219,7 @@ def test_a_killed_worker_loses_its_attempt_which_runs_again_elsewhere_once(workd
         worker = _parent(trial_pid)
         assert _parent(worker) == proc.pid, "the trial is the child of a worker process of the coordinator's cluster"
         os.kill(worker, signal.SIGKILL)
-        _wait(lambda: not _alive(trial_pid), limit=3)  # dies with its worker, not when its 6 s are over
+        _wait(lambda: not _alive(trial_pid), limit=2)  # dies with its worker, not when its 4 s are over
         assert proc.wait(timeout=120) == 0, proc.stderr.read()
     finally:
         if proc.poll() is None:

@@ -97,6 +97,14 @@ def run_attempt(launch: dict[str, Any], run: str, slots: int, lapse: float = LAP
     while not slot.acquire(timeout=STOP_CHECK):
         if stop_wanted.now():
             return _forward(queue)([AttemptEvent(key, EXIT)])
+    try:
+        return _run_here(launch, run, queue, stop_wanted, gpus)
+    finally:
+        slot.release()
+
+
+def _run_here(launch: dict[str, Any], run: str, queue: Queue, stop_wanted: _StopWanted, gpus: int) -> dict[str, Any]:
+    """Run the attempt on this worker, with ``gpus`` of its GPUs, once it holds a slot."""
     attempt, grace_period = launch_from_dict(launch)
     ids = _GPUS.take(gpus)
     if gpus:
@@ -107,7 +115,6 @@ def run_attempt(launch: dict[str, Any], run: str, slots: int, lapse: float = LAP
                          host=f"{socket.gethostname()} worker {get_worker().address}", executor=executor)
     finally:
         _GPUS.give_back(ids)
-        slot.release()
     return event_to_dict(end)
 
 
