@@ -424,6 +424,8 @@ class Engine:
         resource = self.slots[slot]
         folder = self.root / "jobs" / self.folder_key / f"job-{job.id}" / f"attempt-{attempt_number}"
         attempt_id = self.storage.start_attempt(job.id, attempt_number, resource, str(folder), self.host)
+        # at once: a Ctrl-C from here on finds the attempt and records it as cancelled
+        self.active[attempt_id] = _Active(job.id, attempt_id, attempt_number, slot)
         config = dict(job.config)
         env = dict(self.spec.runtime_args.env)
         env[protocol.ENV_JOB_ID] = str(job.id)
@@ -442,7 +444,6 @@ class Engine:
         launch = Launch(attempt_id, config, folder, argv=self._argv(config, folder), cwd=self.spec.workingdir,
                         env=env, timeout=self.spec.job_timeout, labels=self.spec.resource_args.multi_res_labels,
                         track=self.spec.tracks_printed_results, function=self.spec.function)
-        self.active[attempt_id] = _Active(job.id, attempt_id, attempt_number, slot)
         if job.id in self.views:
             self.views[job.id].intermediate.clear()  # the curve is the new attempt's, the one that counts
         self.executor.submit(launch)
