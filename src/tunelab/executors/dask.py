@@ -96,7 +96,9 @@ def run_attempt(launch: dict[str, Any], run: str, slots: int, lapse: float = LAP
     queue, slot = _RUNS.open(run, slots)
     while not slot.acquire(timeout=STOP_CHECK):
         if stop_wanted.now():
-            return _forward(queue)([AttemptEvent(key, EXIT)])
+            stopped = AttemptEvent(key, EXIT)
+            _forward(queue)([stopped])
+            return event_to_dict(stopped)
     try:
         return _run_here(launch, run, queue, stop_wanted, gpus)
     finally:
@@ -118,14 +120,11 @@ def _run_here(launch: dict[str, Any], run: str, queue: Queue, stop_wanted: _Stop
     return event_to_dict(end)
 
 
-def _forward(queue: Queue) -> Callable[[list[AttemptEvent]], dict[str, Any]]:
-    """What puts each batch of an attempt's events in its run's queue, as one item, and
-    returns the batch's last event as a dict."""
+def _forward(queue: Queue) -> Callable[[list[AttemptEvent]], None]:
+    """What puts each batch of an attempt's events in its run's queue, as one item."""
 
-    def put(events: list[AttemptEvent]) -> dict[str, Any]:
-        batch = [event_to_dict(event) for event in events]
-        queue.put(batch)
-        return batch[-1]
+    def put(events: list[AttemptEvent]) -> None:
+        queue.put([event_to_dict(event) for event in events])
 
     return put
 
