@@ -150,8 +150,13 @@ def _finished(storage: st.Storage, name: str) -> int:
 
 def _schedule(rng: random.Random, resume_kill: bool) -> list[Trigger]:
     """A kill of ``run`` in its first 1.5 s or during any job up to the last, and
-    optionally one of the ``resume`` that follows it, during its recovery or a job."""
-    if rng.random() < 0.3:
+    optionally one of the ``resume`` that follows it, during its recovery or a job.
+
+    A ``run`` killed before it records the experiment restarts as ``run``, so where a
+    ``resume`` is to be killed, the ``run`` dies only after a job has finished."""
+    if resume_kill:
+        triggers = [Trigger(rng.randrange(1, N_SAMPLES), rng.uniform(0.0, 0.1))]
+    elif rng.random() < 0.3:
         triggers = [Trigger(0, rng.uniform(0.0, 1.5))]
     else:
         triggers = [Trigger(rng.randrange(N_SAMPLES), rng.uniform(0.0, 0.1))]
