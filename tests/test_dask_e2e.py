@@ -326,6 +326,40 @@ def test_jobs_get_the_gpu_ids_of_their_worker_and_never_share_one(workdir, stora
                 assert one["gpu"] != other["gpu"], "two jobs at once on one GPU"
 
 
+HELD = """
+import os, time
+def held(config):
+    job = int(os.environ["TUNELAB_JOB_ID"])
+    with open("runs.log", "a") as log:
+        log.write(f"start {job} {os.getpid()} {time.time()}\\n")
+    while job > 4 and os.path.exists("hold"):
+        time.sleep(0.1)
+    time.sleep(0.2)
+    return config["x"] ** 2
+"""
+"""A function objective whose jobs after the fourth wait while the file ``hold`` exists."""
+
+
+def test_workers_end_the_function_processes_of_a_coordinator_killed_with_9(workdir, storage_url, script, scheduler):
+    address, started = scheduler
+    started += [_dask("worker", address, "--nthreads", "2", "--no-dashboard") for _ in range(2)]
+    script(HELD, name="objective.py")
+    (workdir / "hold").touch()
+    exp = write_experiment(workdir, name="idle", function="objective:held", n_samples=8, n_parallel=2,
+                           random_seed=6, parameter_config=SPACE, resource="dask", runtime_args={"grace_period": 1},
+                           resource_args={"scheduler": address, "lapse": 4, "worker_timeout": 30})
+    proc = start_run(exp, storage_url, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        runs = _wait(lambda: sum(job > 4 for _, job, _, _ in _runs(workdir)) == 2 and _runs(workdir))
+    finally:
+        proc.kill()
+        proc.wait()
+    held = {pid for _, job, pid, _ in runs if job > 4}
+    idle = {pid for _, _, pid, _ in runs} - held
+    assert idle, "a process that ran an earlier job waits for work when the coordinator dies"
+    _wait(lambda: not any(_alive(pid) for pid in held | idle), limit=4 + 1 + 3 + 5)  # lapse, grace, checks, margin
+
+
 def test_a_function_objective_runs_on_the_workers_by_module_path(workdir, storage_url):
     from tunelab import api
 

@@ -31,7 +31,8 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,11 @@ BEAT = 2.0
 
 LAPSE = 30.0
 """Default seconds without a new heartbeat after which a task deems its coordinator gone
-and stops its trial (a worker of an outside scheduler outlives a coordinator killed with -9)."""
+and stops its trial (a worker of an outside scheduler outlives a coordinator killed with -9),
+and after which a worker ends a process it kept for function trials that has had no work."""
+
+REAP_CHECK = 1.0
+"""Seconds between a worker's looks for kept function-trial processes idle past their lapse."""
 
 
 def run_attempt(launch: dict[str, Any], run: str, slots: int, lapse: float = LAPSE, gpus: int = 0) -> dict[str, Any]:
@@ -100,21 +105,23 @@ def run_attempt(launch: dict[str, Any], run: str, slots: int, lapse: float = LAP
             _forward(queue)([stopped])
             return event_to_dict(stopped)
     try:
-        return _run_here(launch, run, queue, stop_wanted, gpus)
+        return _run_here(launch, run, queue, stop_wanted, gpus, lapse)
     finally:
         slot.release()
 
 
-def _run_here(launch: dict[str, Any], run: str, queue: Queue, stop_wanted: _StopWanted, gpus: int) -> dict[str, Any]:
+def _run_here(launch: dict[str, Any], run: str, queue: Queue, stop_wanted: _StopWanted, gpus: int,
+              lapse: float) -> dict[str, Any]:
     """Run the attempt on this worker, with ``gpus`` of its GPUs, once it holds a slot."""
     attempt, grace_period = launch_from_dict(launch)
     ids = _GPUS.take(gpus)
     if gpus:
         attempt.env = {**attempt.env, "CUDA_VISIBLE_DEVICES": ",".join(ids)}
     try:
-        executor = _RUNS.functions(run, attempt, grace_period) if attempt.function else None
-        end = runner.run(attempt, grace_period, _forward(queue), stop_wanted,
-                         host=f"{socket.gethostname()} worker {get_worker().address}", executor=executor)
+        kept = _RUNS.functions(run, attempt, grace_period, lapse) if attempt.function else contextlib.nullcontext()
+        with kept as executor:
+            end = runner.run(attempt, grace_period, _forward(queue), stop_wanted,
+                             host=f"{socket.gethostname()} worker {get_worker().address}", executor=executor)
     finally:
         _GPUS.give_back(ids)
     return event_to_dict(end)
@@ -129,6 +136,17 @@ def _forward(queue: Queue) -> Callable[[list[AttemptEvent]], None]:
     return put
 
 
+@dataclass
+class _Kept:
+    """A task thread's process for one run's function trials, and since when it waits."""
+
+    run: str
+    gpus: str | None
+    executor: FunctionExecutor
+    lapse: float
+    idle_since: float | None = None
+
+
 class _WorkerRuns:
     """This worker's handles on the runs it serves: each run's event queue and its slots
     (a trial runs only while its task holds one of the run's leases; the handle renews the
@@ -139,14 +157,16 @@ class _WorkerRuns:
     Function trials run in a process each task thread keeps for its next attempt of the
     same run, as Ray reuses its actors: the user's module is imported once per thread, not
     once per job. A thread keeps one such process at most (starting a task of another run
-    ends the last run's), so a coordinator that never shut down leaves one idle process
-    per thread, not one per run.
+    ends the last run's), and a process that waited for work longer than its run's
+    ``lapse`` ends: a coordinator killed with -9 never says its run is over, and an idle
+    process may hold GPU memory.
     """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.handles: dict[str, tuple[Queue, Semaphore]] = {}
-        self.kept: dict[int, tuple[str, str | None, FunctionExecutor]] = {}
+        self.kept: dict[int, _Kept] = {}
+        self.reaper: threading.Thread | None = None
 
     def open(self, run: str, slots: int) -> tuple[Queue, Semaphore]:
         with self.lock:
@@ -154,27 +174,46 @@ class _WorkerRuns:
                 self.handles[run] = Queue(_name("events", run)), Semaphore(max_leases=slots, name=_name("slots", run))
             return self.handles[run]
 
-    def functions(self, run: str, launch: Launch, grace_period: float) -> FunctionExecutor:
-        """The calling thread's executor of ``run``'s function trials; its process is kept
-        unless the attempt needs other GPUs (CUDA reads its devices once)."""
+    @contextlib.contextmanager
+    def functions(self, run: str, launch: Launch, grace_period: float, lapse: float) -> Iterator[FunctionExecutor]:
+        """The calling thread's executor of ``run``'s function trials for one attempt; its
+        process is kept unless the attempt needs other GPUs (CUDA reads its devices once)."""
         thread, gpus = threading.get_ident(), launch.env.get("CUDA_VISIBLE_DEVICES")
         with self.lock:
             kept = self.kept.pop(thread, None)
-        if kept is not None and kept[:2] == (run, gpus):
-            executor = kept[2]
+        if kept is not None and (kept.run, kept.gpus) == (run, gpus):
+            executor = kept.executor
         else:
             if kept is not None:
-                kept[2].shutdown()
+                kept.executor.shutdown()
             executor = FunctionExecutor(launch.function, 1, grace_period, die_with_parent=True)
+        using = _Kept(run, gpus, executor, lapse)
         with self.lock:
-            self.kept[thread] = run, gpus, executor
-        return executor
+            self.kept[thread] = using
+            if self.reaper is None:
+                self.reaper = threading.Thread(target=self._reap, name="tunelab-reaper", daemon=True)
+                self.reaper.start()
+        try:
+            yield executor
+        finally:
+            using.idle_since = time.monotonic()
+
+    def _reap(self) -> None:
+        """End the processes that have waited longer than their run's lapse, forever."""
+        while True:
+            time.sleep(REAP_CHECK)
+            now = time.monotonic()
+            with self.lock:
+                idle = [t for t, k in self.kept.items() if k.idle_since is not None and now - k.idle_since > k.lapse]
+                ending = [self.kept.pop(thread).executor for thread in idle]
+            for executor in ending:
+                executor.shutdown()
 
     def forget(self, run: str) -> None:
         with self.lock:
             handles = self.handles.pop(run, None)
-            threads = [thread for thread, kept in self.kept.items() if kept[0] == run]
-            executors = [self.kept.pop(thread)[2] for thread in threads]
+            threads = [thread for thread, kept in self.kept.items() if kept.run == run]
+            executors = [self.kept.pop(thread).executor for thread in threads]
         if handles is not None:
             queue, slots = handles
             queue.close()
