@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from tunelab import _interrupts as interrupts
 from tunelab import _protocol as protocol
 from tunelab import storage as st
 from tunelab._owner import BEAT_INTERVAL, describe, new_owner, owner_gone
@@ -419,12 +420,12 @@ class Engine:
         self.search.started(view)
         return job
 
+    @interrupts.held()  # a Ctrl-C finds the attempt in storage, in self.active and started, or nowhere
     def _launch(self, job: st.Job, attempt_number: int, extra_config: dict[str, Any] | None = None) -> None:
         slot = self._pick_slot(job)
         resource = self.slots[slot]
         folder = self.root / "jobs" / self.folder_key / f"job-{job.id}" / f"attempt-{attempt_number}"
         attempt_id = self.storage.start_attempt(job.id, attempt_number, resource, str(folder), self.host)
-        # at once: a Ctrl-C from here on finds the attempt and records it as cancelled
         self.active[attempt_id] = _Active(job.id, attempt_id, attempt_number, slot)
         config = dict(job.config)
         env = dict(self.spec.runtime_args.env)
@@ -484,6 +485,7 @@ class Engine:
         return None
 
     # Events ------------------------------------------------------------------------
+    @interrupts.held()  # an attempt leaves self.active and ends in storage together
     def _handle(self, event: Event) -> Outcome | None:
         active = self.active.get(event.key)
         if active is None:
