@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import show, start_run, tunelab, write, write_experiment
 from tunelab import _protocol as protocol
 from tunelab.exceptions import SpecError
+from tunelab.loader import load_experiment
 from tunelab.space import Choice, Constant, Float, Int, Ordinal, Space, param_from_dict
 
 
@@ -36,15 +37,17 @@ def test_max_duration_ends_the_experiment_and_keeps_finished_jobs(workdir, stora
 def test_init_writes_a_valid_file_from_flags(workdir, storage_url, script):
     script("import json, sys\nc = json.load(open(sys.argv[1]))\nprint(f\"#Auptimizer:{c['lr'] * c['units']}\")\n")
     for fmt in ("json", "yaml", "toml"):
-        out = tunelab("init", "--output", f"e.{fmt}", "--name", f"made-{fmt}", "--script", "train.py",
+        out = tunelab("init", "--output", f"e.{fmt}", "--name", "made", "--script", "train.py",
                       "--param", "lr:float:0.001:0.1:log", "--param", "units:int:8:64",
                       "--param", "opt:choice:adam,sgd", "--n-samples", "3", "--target", "max",
                       stdin=subprocess.DEVNULL)
         assert out.returncode == 0, out.stderr
         assert tunelab("validate", f"e.{fmt}").returncode == 0
-        assert tunelab("run", f"e.{fmt}", "--storage", storage_url).returncode == 0
-        data = show(f"made-{fmt}", storage_url)
-        assert len(data["jobs"]) == 3 and data["experiment"]["spec"]["target"] == "max"
+    specs = [load_experiment(workdir / f"e.{fmt}").model_dump(exclude={"workingdir"}) for fmt in ("json", "yaml", "toml")]
+    assert specs[0] == specs[1] == specs[2], "the three formats say the same experiment"
+    assert tunelab("run", "e.toml", "--storage", storage_url).returncode == 0
+    data = show("made", storage_url)
+    assert len(data["jobs"]) == 3 and data["experiment"]["spec"]["target"] == "max"
     again = tunelab("init", "--output", "e.json", "--param", "x:float:0:1", stdin=subprocess.DEVNULL)
     assert again.returncode == 2 and "--force" in again.stderr
     bad = tunelab("init", "--output", "f.json", "--param", "x:float:zero", stdin=subprocess.DEVNULL)
