@@ -1,4 +1,4 @@
-"""Ctrl-C and SIGTERM held over a block of the engine's bookkeeping (real signals)."""
+"""Ctrl-C and SIGTERM deferred while the engine runs (real signals to this process)."""
 
 from __future__ import annotations
 
@@ -11,36 +11,50 @@ import pytest
 from tunelab import _interrupts as interrupts
 
 
-def test_ctrl_c_inside_the_block_arrives_when_it_ends():
-    done = []
-    with pytest.raises(KeyboardInterrupt), interrupts.held():
+def test_the_first_ctrl_c_is_a_request_and_the_second_interrupts_at_once():
+    steps = []
+    with pytest.raises(KeyboardInterrupt), interrupts.deferred() as interrupted:
+        assert not interrupted()
         os.kill(os.getpid(), signal.SIGINT)
-        done.append("the rest of the block ran")
-    assert done == ["the rest of the block ran"]
+        steps.append("went on after the first")
+        assert interrupted()
+        os.kill(os.getpid(), signal.SIGINT)
+        steps.append("went on after the second")
+    assert steps == ["went on after the first"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_sigterm_goes_to_the_handler_in_place_before_the_block_once():
+def test_sigterm_is_a_request_too_and_the_handler_before_comes_back():
     seen = []
     previous = signal.signal(signal.SIGTERM, lambda signum, _frame: seen.append(signum))
     try:
-        with interrupts.held():
+        with interrupts.deferred() as interrupted:
             os.kill(os.getpid(), signal.SIGTERM)
-            os.kill(os.getpid(), signal.SIGTERM)
-            assert seen == []
+            assert interrupted() and seen == []
+        os.kill(os.getpid(), signal.SIGTERM)
         assert seen == [signal.SIGTERM]
     finally:
         signal.signal(signal.SIGTERM, previous)
 
 
-def test_nothing_is_held_outside_the_main_thread():
-    handlers = []
-    thread = threading.Thread(target=lambda: handlers.append(_handler_inside_block()))
+def test_an_ignored_signal_stays_ignored():
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with interrupts.deferred() as interrupted:
+            os.kill(os.getpid(), signal.SIGINT)
+            assert not interrupted()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_outside_the_main_thread_nothing_changes():
+    seen = []
+
+    def look() -> None:
+        with interrupts.deferred() as interrupted:
+            seen.append((signal.getsignal(signal.SIGINT), interrupted()))
+
+    thread = threading.Thread(target=look)
     thread.start()
     thread.join()
-    assert handlers == [signal.default_int_handler]
-
-
-def _handler_inside_block():
-    with interrupts.held():
-        return signal.getsignal(signal.SIGINT)
+    assert seen == [(signal.default_int_handler, False)]

@@ -1,41 +1,45 @@
-"""Ctrl-C and SIGTERM held back while the engine changes storage and its own record of the
-running attempts together, so that an interruption never lands between the two (it would
-leave a job ``running`` in storage that the engine no longer knows to cancel)."""
+"""Ctrl-C and SIGTERM as a request the engine acts on between its steps.
+
+Raised as ``KeyboardInterrupt`` wherever it lands, an interruption could fall between
+storage and the engine's record of the running attempts (a job left ``running``), between
+an executor taking a finished attempt's exit and handing it over (a result lost), or
+inside an executor's own bookkeeping (a traceback). Deferred, it is acted on where the
+engine's state is whole: at the top of its loop, at most half a second later.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
 
-HELD = (signal.SIGINT, signal.SIGTERM)
+HANDLED = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextlib.contextmanager
-def held() -> Iterator[None]:
-    """Deliver SIGINT and SIGTERM at the end of the block, not inside it.
+def deferred() -> Iterator[Callable[[], bool]]:
+    """While the block runs, the first SIGINT or SIGTERM only marks an interruption, which
+    the callable it gives reads; a second one raises ``KeyboardInterrupt`` at once (a
+    user who presses Ctrl-C again does not want to wait).
 
-    Only the main thread receives Python's signal handlers, so elsewhere nothing is held.
+    A signal ignored before (a coordinator started with ``nohup``) stays ignored. Only the
+    main thread receives Python's signal handlers, so elsewhere nothing changes and the
+    callable always says no.
     """
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield lambda: False
         return
     caught: list[int] = []
-    previous = {sig: signal.signal(sig, lambda signum, _frame: caught.append(signum)) for sig in HELD}
+
+    def mark(signum: int, _frame: object) -> None:
+        caught.append(signum)
+        if len(caught) > 1:
+            raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, mark) for sig in HANDLED if signal.getsignal(sig) is not signal.SIG_IGN}
     try:
-        yield
+        yield lambda: bool(caught)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, signal.SIG_DFL if handler is None else handler)
-        if caught:
-            _deliver(caught[0], previous[caught[0]])
-
-
-def _deliver(sig: int, handler: Any) -> None:
-    """Act on ``sig`` as ``handler``, the one in place before the block, would have."""
-    if callable(handler):
-        handler(sig, None)
-    elif handler in (signal.SIG_DFL, None):
-        signal.raise_signal(sig)

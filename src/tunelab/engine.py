@@ -255,11 +255,10 @@ class Engine:
             self._outlive_old_trials()
             self._restore()
             try:
-                outcome = self._loop()
-            except KeyboardInterrupt:
-                self._cancel_active("interrupted by the user")
-                outcome = Outcome("interrupted", "interrupted; continue with `tunelab resume "
-                                                 f"{self.experiment.name}`")
+                with interrupts.deferred() as interrupted:
+                    outcome = self._loop(interrupted)
+            except KeyboardInterrupt:  # a second Ctrl-C: at once
+                outcome = self._interrupt()
             finally:
                 self.executor.shutdown()
             if outcome.status == st.FINISHED and self.spec.resource_args.save_model and self.best:
@@ -290,9 +289,15 @@ class Engine:
     def _target_jobs(self) -> float:
         return self.spec.n_samples if self.spec.n_samples else math.inf
 
-    def _loop(self) -> Outcome:
+    def _interrupt(self) -> Outcome:
+        self._cancel_active("interrupted by the user")
+        return Outcome("interrupted", f"interrupted; continue with `tunelab resume {self.experiment.name}`")
+
+    def _loop(self, interrupted: Callable[[], bool]) -> Outcome:
         max_duration = self.spec.max_duration
         while True:
+            if interrupted():
+                return self._interrupt()
             failure = self._fill()
             if failure:
                 return failure
@@ -420,7 +425,6 @@ class Engine:
         self.search.started(view)
         return job
 
-    @interrupts.held()  # a Ctrl-C finds the attempt in storage, in self.active and started, or nowhere
     def _launch(self, job: st.Job, attempt_number: int, extra_config: dict[str, Any] | None = None) -> None:
         slot = self._pick_slot(job)
         resource = self.slots[slot]
@@ -485,7 +489,6 @@ class Engine:
         return None
 
     # Events ------------------------------------------------------------------------
-    @interrupts.held()  # an attempt leaves self.active and ends in storage together
     def _handle(self, event: Event) -> Outcome | None:
         active = self.active.get(event.key)
         if active is None:

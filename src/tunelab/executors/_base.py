@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tunelab import _interrupts as interrupts
 from tunelab import _protocol as protocol
 from tunelab._reports import ReportStream
 from tunelab.executors import _cannot_start as cannot_start
@@ -229,7 +228,6 @@ class ProcessExecutor(Executor):
             self._signal(key, signal.SIGKILL)
             del self._running[key]
 
-    @interrupts.held()  # an attempt that ended leaves the running ones and yields its exit together
     def _scan(self) -> None:
         now = time.monotonic()
         for key, run in list(self._running.items()):
