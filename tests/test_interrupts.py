@@ -11,6 +11,15 @@ import pytest
 from tunelab import _interrupts as interrupts
 
 
+@pytest.fixture(autouse=True)
+def python_sigint():
+    """Python's own Ctrl-C handler, whatever an earlier import or the parent left (a
+    module of dask-jobqueue installs its own at import; a background shell ignores it)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def test_the_first_ctrl_c_is_a_request_and_the_second_interrupts_at_once():
     steps = []
     with pytest.raises(KeyboardInterrupt), interrupts.deferred() as interrupted:
