@@ -54,9 +54,9 @@ class Site:
     runs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
 
-def _experiment(folder: Path, name: str, t: tuple[float, float], n_samples: int) -> Path:
+def _experiment(folder: Path, name: str, t: tuple[float, float], n_samples: int, **extra: Any) -> Path:
     return write_experiment(folder, f"{abs(hash(name))}.json", name=name, script="train.py", proposer="random",
-                            n_samples=n_samples, n_parallel=2, target="min", parameter_config=[
+                            n_samples=n_samples, n_parallel=2, target="min", **extra, parameter_config=[
                                 {"name": "t", "type": "float", "range": list(t)},
                                 {"name": "opt", "type": "choice", "range": ["adam", "sgd", CRAFTED_CHOICE]}])
 
@@ -88,7 +88,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("dashboard")
     storage = f"sqlite:///{folder / 'tunelab.db'}"
     write(folder / "train.py", TRAIN)
-    out = tunelab("run", str(_experiment(folder, CRAFTED_NAME, (0.01, 0.05), 9)), "--storage", storage, cwd=folder)
+    crafted = _experiment(folder, CRAFTED_NAME, (0.01, 0.05), 9, initial_configs=[{"t": 0.03, "opt": CRAFTED_CHOICE}])
+    out = tunelab("run", str(crafted), "--storage", storage, cwd=folder)
     assert out.returncode == 0, out.stderr
     result = Site("", storage)
     try:
