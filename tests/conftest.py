@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,6 +17,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+
+from tunelab import storage as st
+from tunelab.exceptions import StorageError
+from tunelab.results import ExperimentResult
 
 POSTGRES = os.environ.get("TUNELAB_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 """The PostgreSQL server of the tests (an unreachable server fails them, never skips)."""
@@ -111,21 +116,34 @@ def start_run(experiment: Path, storage: str, **kwargs: Any) -> subprocess.Popen
 
 
 def show(name: str, storage: str, cwd: Path | None = None) -> dict[str, Any]:
-    """``tunelab show NAME --json`` parsed."""
-    out = tunelab("show", name, "--json", "--storage", storage, cwd=cwd)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
+    """What ``tunelab show NAME --json`` prints, parsed. Read in this process unless a
+    working folder is given: a CLI start costs a second, and the tests that run ``tunelab
+    show`` itself check that it prints the same object."""
+    if cwd is not None:
+        out = tunelab("show", name, "--json", "--storage", storage, cwd=cwd)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+    store = st.Storage(storage)
+    try:
+        return json.loads(ExperimentResult.load(store, name).to_json())
+    finally:
+        store.close()
 
 
 def wait_finished(storage: str, name: str, count: int, proc: subprocess.Popen, limit: float = 90) -> None:
     """Wait until ``count`` jobs of ``name`` finished while the coordinator ``proc`` runs."""
     end = time.monotonic() + limit
-    while time.monotonic() < end:
-        out = tunelab("show", name, "--json", "--storage", storage)
-        if out.returncode == 0 and sum(j["status"] == "finished" for j in json.loads(out.stdout)["jobs"]) >= count:
-            return
-        assert proc.poll() is None, "coordinator ended early"
-        time.sleep(0.2)
+    store = st.Storage(storage)
+    try:
+        while time.monotonic() < end:
+            with contextlib.suppress(StorageError):  # not recorded yet
+                jobs = store.jobs(store.experiment(name).id, details=False)
+                if sum(j.status == st.FINISHED for j in jobs) >= count:
+                    return
+            assert proc.poll() is None, "coordinator ended early"
+            time.sleep(0.2)
+    finally:
+        store.close()
     raise AssertionError("jobs did not finish in time")
 
 
