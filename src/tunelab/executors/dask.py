@@ -146,6 +146,10 @@ class _Kept:
     lapse: float
     idle_since: float | None = None
 
+    def waited_too_long(self) -> bool:
+        """Whether no attempt has used the process for longer than the run's lapse."""
+        return self.idle_since is not None and time.monotonic() - self.idle_since > self.lapse
+
 
 class _WorkerRuns:
     """This worker's handles on the runs it serves: each run's event queue and its slots
@@ -202,24 +206,24 @@ class _WorkerRuns:
         """End the processes that have waited longer than their run's lapse, forever."""
         while True:
             time.sleep(REAP_CHECK)
-            now = time.monotonic()
-            with self.lock:
-                idle = [t for t, k in self.kept.items() if k.idle_since is not None and now - k.idle_since > k.lapse]
-                ending = [self.kept.pop(thread).executor for thread in idle]
-            for executor in ending:
-                executor.shutdown()
+            self._end(_Kept.waited_too_long)
+
+    def _end(self, which: Callable[[_Kept], bool]) -> None:
+        """Stop keeping the processes ``which`` picks, and end them."""
+        with self.lock:
+            threads = [thread for thread, kept in self.kept.items() if which(kept)]
+            executors = [self.kept.pop(thread).executor for thread in threads]
+        for executor in executors:
+            executor.shutdown()
 
     def forget(self, run: str) -> None:
         with self.lock:
             handles = self.handles.pop(run, None)
-            threads = [thread for thread, kept in self.kept.items() if kept.run == run]
-            executors = [self.kept.pop(thread).executor for thread in threads]
         if handles is not None:
             queue, slots = handles
             queue.close()
             slots.refresh_callback.stop()
-        for executor in executors:
-            executor.shutdown()
+        self._end(lambda kept: kept.run == run)
 
 
 _RUNS = _WorkerRuns()
