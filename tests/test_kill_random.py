@@ -155,14 +155,11 @@ def _schedule(rng: random.Random, resume_kill: bool) -> list[Trigger]:
     A ``run`` killed before it records the experiment restarts as ``run``, so where a
     ``resume`` is to be killed, the ``run`` dies only after a job has finished."""
     if resume_kill:
-        triggers = [Trigger(rng.randrange(1, N_SAMPLES), rng.uniform(0.0, 0.1))]
-    elif rng.random() < 0.3:
-        triggers = [Trigger(0, rng.uniform(0.0, 1.5))]
-    else:
-        triggers = [Trigger(rng.randrange(N_SAMPLES), rng.uniform(0.0, 0.1))]
-    if resume_kill:
-        triggers.append(Trigger(rng.randrange(N_SAMPLES), rng.uniform(0.0, 0.1), claimed=rng.random() < 0.5))
-    return triggers
+        return [Trigger(rng.randrange(1, N_SAMPLES), rng.uniform(0.0, 0.1)),
+                Trigger(rng.randrange(N_SAMPLES), rng.uniform(0.0, 0.1), claimed=rng.random() < 0.5)]
+    if rng.random() < 0.3:
+        return [Trigger(0, rng.uniform(0.0, 1.5))]
+    return [Trigger(rng.randrange(N_SAMPLES), rng.uniform(0.0, 0.1))]
 
 
 def _reported(folder: str) -> tuple[list[tuple[int, float]], float | None]:
