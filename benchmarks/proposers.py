@@ -81,11 +81,11 @@ HGB_BEST = 0.0228
 
 OURS = ("auto", "tpe", "gp", "smac", "cmaes", "anneal", "evolution", "qmc", "random")
 PEERS = ("optuna_tpe", "optuna_tpe_uni", "optuna_gp", "optuna_cmaes", "optuna_auto", "hyperopt_tpe", "smac3_hpo",
-         "ax", "ngopt", "ngopt_rs")
+         "ax", "ax_rs", "ngopt", "ngopt_rs")
 BUDGET_AWARE = ("auto", "ngopt", "ngopt_rs")
 PEER_MODULE = {"optuna_tpe": "optuna", "optuna_tpe_uni": "optuna", "optuna_gp": "torch",
                "optuna_cmaes": "optuna", "optuna_auto": "torch", "hyperopt_tpe": "hyperopt", "smac3_hpo": "smac",
-               "ax": "ax", "ngopt": "nevergrad", "ngopt_rs": "nevergrad"}
+               "ax": "ax", "ax_rs": "ax", "ngopt": "nevergrad", "ngopt_rs": "nevergrad"}
 VENDOR = Path(__file__).resolve().parent / "vendor"
 """Local copies of peers that are otherwise downloaded at run time (see ``vendor/README.md``)."""
 REGRET_FLOOR = 1e-12
@@ -280,7 +280,7 @@ def run_smac3(name: str, problem: shared.Problem, budget: int, seed: int) -> Run
 
 def run_ax(name: str, problem: shared.Problem, budget: int, seed: int) -> Run:
     """Ax's ``Client`` with its default generation strategy (a Sobol start that includes the
-    centre of the box, then BoTorch)."""
+    centre of the box, then BoTorch); ``ax_rs`` leaves the centre out of the start."""
     from ax import ChoiceParameterConfig, Client, RangeParameterConfig
 
     parameters: list[Any] = []
@@ -294,6 +294,8 @@ def run_ax(name: str, problem: shared.Problem, budget: int, seed: int) -> Run:
     client = Client(random_seed=seed)
     client.configure_experiment(parameters=parameters)
     client.configure_optimization(objective="-loss")
+    if name == "ax_rs":
+        client.configure_generation_strategy(initialize_with_center=False)
 
     def ask() -> tuple[Any, dict[str, Any]]:
         ((index, config),) = client.get_next_trials(max_trials=1).items()
@@ -348,7 +350,7 @@ def runner(name: str) -> Callable[[str, shared.Problem, int, int], Run]:
         return run_tunelab
     if name.startswith("optuna"):
         return run_optuna
-    return {"hyperopt_tpe": run_hyperopt, "smac3_hpo": run_smac3, "ax": run_ax, "ngopt": run_nevergrad,
+    return {"hyperopt_tpe": run_hyperopt, "smac3_hpo": run_smac3, "ax": run_ax, "ax_rs": run_ax, "ngopt": run_nevergrad,
             "ngopt_rs": run_nevergrad}[name]
 
 
@@ -540,7 +542,7 @@ def tasks_for(names: list[str], problem_names: list[str], budgets: list[int], se
             aware = name in BUDGET_AWARE and (name != "auto" or _plans_differ(problem_name, budgets))
             runs_at = budgets if aware else [max(budgets)]
             tasks += [(name, problem_name, b, s) for b in runs_at for s in seeds]
-    slow = {"ax": 0, "smac3_hpo": 0, "optuna_gp": 1, "optuna_auto": 1, "gp": 1, "auto": 1, "smac": 2}
+    slow = {"ax": 0, "ax_rs": 0, "smac3_hpo": 0, "optuna_gp": 1, "optuna_auto": 1, "gp": 1, "auto": 1, "smac": 2}
     return sorted(tasks, key=lambda t: (t[3], t[1] != HGB, slow.get(t[0], 3), -t[2]))
 
 
