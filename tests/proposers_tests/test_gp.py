@@ -135,6 +135,32 @@ def test_posterior_gradients_match_finite_differences():
         assert np.allclose(grad, optimize.approx_fprime(point[0], fn, 1e-7), rtol=1e-3, atol=1e-5)
 
 
+def test_posterior_draws_have_the_posterior_mean_spread_and_correlation():
+    gp = _fitted_gp()
+    points = np.array([[0.3], [0.301], [0.9], [1.0]])
+    post = gp.predict(points)
+    rng = np.random.default_rng(0)
+    draws = np.array([gp.sample(points, rng) for _ in range(2000)])
+    assert np.allclose(draws.mean(0), post.mean, atol=0.1 * np.sqrt(gp.amplitude))
+    assert np.allclose(draws[:, 2:].std(0), post.std[2:], rtol=0.1)
+    # a joint draw: two near points move together, two far apart ones nearly independently
+    assert np.corrcoef(draws[:, 2], draws[:, 3])[0, 1] > 0.5
+    assert np.max(np.abs(draws[:, 0] - draws[:, 1])) < 0.05
+
+
+def test_thompson_draws_pick_unseen_candidates_in_the_box_mostly_where_the_model_is_low():
+    encoder = UnitEncoder(Space([Float("a", 0, 1)]))
+    gp = _fitted_gp()  # sin(8x) on [0.05, 0.6]: lowest near 0.59
+    box = (np.array([0.0]), np.array([0.8]))
+    seen = encoder.snap(gp.x)
+    picks = [AcquisitionOptimizer(encoder, n_lines=0).sample_best(gp, seen[-1:], seen, np.random.default_rng(s), box)[0]
+             for s in range(40)]
+    assert all(0.0 <= p <= 0.8 for p in picks)
+    assert not any(np.any(np.abs(seen[:, 0] - p) < 1e-9) for p in picks)
+    assert len({round(p, 6) for p in picks}) > 5
+    assert np.median(picks) == pytest.approx(0.59, abs=0.08)
+
+
 # ---------------------------------------------------------------- log EI
 
 
@@ -316,7 +342,7 @@ def test_seeded_proposals_repeat_in_a_fresh_process():
 
 def test_resume_from_history_gives_the_same_next_proposals():
     jobs = run(MIXED_SPACE, "gp", mixed_loss, 14, seed=3, n_initial=5)
-    for k in (6, 10):
+    for k in (6, 8, 10):  # job 8 is a Thompson draw
         search = Search(MIXED_SPACE, create("gp", MIXED_SPACE, seed=3, options_={"n_initial": 5}))
         history = [JobView(j.number, j.config, j.status, j.loss, info=j.info) for j in jobs[:k]]
         search.restore(history)

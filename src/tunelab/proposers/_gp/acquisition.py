@@ -247,6 +247,16 @@ class AcquisitionOptimizer:
                 return pool[i]
         return None
 
+    def sample_best(self, gp: GaussianProcess, incumbents: np.ndarray, seen: np.ndarray, rng: np.random.Generator,
+                    box: tuple[np.ndarray, np.ndarray]) -> np.ndarray | None:
+        """The candidate not in ``seen`` that is lowest in one joint posterior draw (Thompson
+        sampling), or None when every candidate is seen."""
+        cand = self.candidates(incumbents, rng, *box)
+        cand = cand[[not _contains(seen, z) for z in cand]]
+        if not len(cand):
+            return None
+        return cand[int(np.argmin(gp.sample(self.encoder.features(cand), rng)))]
+
 
 def _contains(rows: np.ndarray, z: np.ndarray) -> bool:
     """True when ``z`` equals some row of ``rows`` (to rounding)."""

@@ -196,6 +196,19 @@ class GaussianProcess:
         dvar = -2.0 * self._weighted_diff(dk * k_inv_k, xs)
         return Posterior(mean, std, dmean, dvar / (2.0 * std[:, None]))
 
+    def sample(self, xs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One draw of the latent function at the rows of ``xs``, jointly (for Thompson sampling)."""
+        k_star = matern52(scaled_sq_dist(xs, self.x, self.scales), self.amplitude)
+        v = linalg.solve_triangular(self._chol, k_star.T, lower=True, check_finite=False)
+        cov = matern52(scaled_sq_dist(xs, xs, self.scales), self.amplitude) - v.T @ v
+        cov[np.diag_indices_from(cov)] += 1e-6 * self.amplitude
+        try:
+            root = np.linalg.cholesky(cov)
+        except np.linalg.LinAlgError:
+            values, vectors = np.linalg.eigh(cov)
+            root = vectors * np.sqrt(np.maximum(values, 0.0))
+        return k_star @ self._alpha + root @ rng.standard_normal(len(xs))
+
     def _weighted_diff(self, weights: np.ndarray, xs: np.ndarray) -> np.ndarray:
         """``sum_i weights[m, i] * d r2(xs_m, x_i) / d xs_m``, shape ``(m, F)``."""
         return 2.0 * (xs * weights.sum(1)[:, None] - weights @ self.x) / (self.scales ** 2)

@@ -50,6 +50,9 @@ class ParEGOProposer(GPProposer):
 
     name = "parego"
     multi_objective = True
+    thompson_every = 0
+    """Log EI only: its scalarisation changes at every proposal, and Thompson draws were
+    measured on single objectives only."""
 
     def __init__(self, space: Space, *, seed: int = 0, n_initial: int | None = None,
                  batch_strategy: str = "believer", max_points: int = 300) -> None:
