@@ -182,10 +182,8 @@ class GaussianProcess:
 
     def predict(self, xs: np.ndarray, gradient: bool = False) -> Posterior:
         """Posterior at the rows of ``xs``; with ``gradient``, also d/dxs of mean and std."""
-        r2 = scaled_sq_dist(xs, self.x, self.scales)
-        k_star = matern52(r2, self.amplitude)
+        r2, k_star, v = self._cross(xs)
         mean = k_star @ self._alpha
-        v = linalg.solve_triangular(self._chol, k_star.T, lower=True, check_finite=False)
         var = np.maximum(self.amplitude - np.sum(v * v, axis=0), 1e-12 * self.amplitude)
         std = np.sqrt(var)
         if not gradient:
@@ -198,8 +196,7 @@ class GaussianProcess:
 
     def sample(self, xs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One draw of the latent function at the rows of ``xs``, jointly (for Thompson sampling)."""
-        k_star = matern52(scaled_sq_dist(xs, self.x, self.scales), self.amplitude)
-        v = linalg.solve_triangular(self._chol, k_star.T, lower=True, check_finite=False)
+        _, k_star, v = self._cross(xs)
         cov = matern52(scaled_sq_dist(xs, xs, self.scales), self.amplitude) - v.T @ v
         cov[np.diag_indices_from(cov)] += 1e-6 * self.amplitude
         try:
@@ -208,6 +205,13 @@ class GaussianProcess:
             values, vectors = np.linalg.eigh(cov)
             root = vectors * np.sqrt(np.maximum(values, 0.0))
         return k_star @ self._alpha + root @ rng.standard_normal(len(xs))
+
+    def _cross(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Scaled squared distances and covariances from the rows of ``xs`` to the data, and
+        ``L^-1 K(x, xs)`` (``L`` the Cholesky factor of the data's covariance)."""
+        r2 = scaled_sq_dist(xs, self.x, self.scales)
+        k_star = matern52(r2, self.amplitude)
+        return r2, k_star, linalg.solve_triangular(self._chol, k_star.T, lower=True, check_finite=False)
 
     def _weighted_diff(self, weights: np.ndarray, xs: np.ndarray) -> np.ndarray:
         """``sum_i weights[m, i] * d r2(xs_m, x_i) / d xs_m``, shape ``(m, F)``."""
